@@ -1,0 +1,50 @@
+export type {
+  Entries,
+  JsonValue,
+  KVBackend,
+  ListAppendOptions,
+  ScanOptions,
+  TtlOption,
+} from "./types.js";
+export {
+  closedError,
+  describeValue,
+  invalidArgument,
+  isKVError,
+  KVError,
+  type KVErrorCode,
+  wrongType,
+} from "./errors.js";
+export { type Clock, ManualClock, systemClock } from "./clock.js";
+export { deadlineOf, isExpired, NO_DEADLINE, secondsLeft, ttlFromOptions, ttlToMs } from "./ttl.js";
+export {
+  assertSize,
+  DEFAULT_MAX_VALUE_BYTES,
+  decodeValue,
+  encodeValue,
+  resolveMaxValueBytes,
+  utf8Length,
+} from "./codec.js";
+export {
+  assertKey,
+  assertKeys,
+  DEFAULT_PURGE_LIMIT,
+  DEFAULT_SCAN_LIMIT,
+  encodeEntries,
+  type ResolvedScan,
+  resolveAmount,
+  resolveLimit,
+  resolveScan,
+} from "./validate.js";
+export {
+  appendToJsonArray,
+  DEFAULT_ID_KEY,
+  type ItemId,
+  idOf,
+  itemsToAppend,
+  type PreparedAppend,
+  type PreparedItem,
+  prepareListAppend,
+} from "./lists.js";
+export { incremented } from "./counter.js";
+export { namespaced } from "./namespace.js";

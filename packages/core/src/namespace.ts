@@ -1,0 +1,123 @@
+import { closedError, invalidArgument } from "./errors.js";
+import type { Entries, KVBackend, ListAppendOptions, ScanOptions, TtlOption } from "./types.js";
+import { assertKey, assertKeys, DEFAULT_PURGE_LIMIT, resolveLimit, resolveScan } from "./validate.js";
+
+/**
+ * A view of `backend` in which every key is `prefix + key`. It never reads or writes a
+ * key outside its prefix, and `scanPrefix` returns keys without it. Keys are checked
+ * here before the prefix is added (an empty key must not become the bare prefix).
+ *
+ * `purgeExpired` removes nothing: purging walks the whole store, which is the owner's
+ * job, not a view's; it returns 0 (SPEC.md allows that, as for engines that expire keys
+ * themselves). `close()` closes the view only; the backend stays open for its owner.
+ */
+export function namespaced(backend: KVBackend, prefix: string): KVBackend {
+  if (typeof prefix !== "string" || prefix.length === 0 || !prefix.isWellFormed()) {
+    throw invalidArgument("namespaced", "prefix must be a non-empty, well-formed string", prefix);
+  }
+  return new NamespacedBackend(backend, prefix);
+}
+
+class NamespacedBackend implements KVBackend {
+  readonly #inner: KVBackend;
+  readonly #prefix: string;
+  #closed = false;
+
+  constructor(inner: KVBackend, prefix: string) {
+    this.#inner = inner;
+    this.#prefix = prefix;
+  }
+
+  /** The inner key of a checked key; also the one place that refuses calls after close. */
+  #key(method: string, key: string): string {
+    if (this.#closed) throw closedError(method);
+    assertKey(method, key);
+    return this.#prefix + key;
+  }
+
+  async get<T>(key: string, defaultValue?: T): Promise<T | undefined> {
+    return this.#inner.get(this.#key("get", key), defaultValue);
+  }
+
+  async set(key: string, value: Parameters<KVBackend["set"]>[1], options?: TtlOption): Promise<void> {
+    return this.#inner.set(this.#key("set", key), value, options);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.#inner.delete(this.#key("delete", key));
+  }
+
+  async listAppendUnique<T extends object>(key: string, items: T[], options?: ListAppendOptions): Promise<T[]> {
+    return this.#inner.listAppendUnique(this.#key("listAppendUnique", key), items, options);
+  }
+
+  async listPopAll<T>(key: string): Promise<T[]> {
+    return this.#inner.listPopAll(this.#key("listPopAll", key));
+  }
+
+  async mget<T>(keys: string[]): Promise<(T | undefined)[]> {
+    if (this.#closed) throw closedError("mget");
+    assertKeys("mget", keys);
+    return this.#inner.mget(keys.map((k) => this.#prefix + k));
+  }
+
+  async mset(entries: Entries, options?: TtlOption): Promise<void> {
+    if (this.#closed) throw closedError("mset");
+    if (typeof entries !== "object" || entries === null) {
+      throw invalidArgument("mset", "entries must be a record or an iterable of [key, value] pairs", entries);
+    }
+    // Keys are prefixed lazily; the inner backend checks every pair before writing any.
+    const pairs = Symbol.iterator in entries ? entries : Object.entries(entries);
+    const prefix = this.#prefix;
+    const prefixed: Iterable<readonly [string, unknown]> = {
+      *[Symbol.iterator]() {
+        let i = 0;
+        for (const pair of pairs as Iterable<unknown>) {
+          if (!Array.isArray(pair) || pair.length !== 2) {
+            throw invalidArgument("mset", `entries[${i}] must be a [key, value] pair`, pair);
+          }
+          assertKey("mset", pair[0], `entries[${i}][0]`);
+          yield [prefix + pair[0], pair[1]] as const;
+          i++;
+        }
+      },
+    };
+    return this.#inner.mset(prefixed as Entries, options);
+  }
+
+  async expire(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.#inner.expire(this.#key("expire", key), ttlSeconds);
+  }
+
+  async purgeExpired(limit?: number): Promise<number> {
+    if (this.#closed) throw closedError("purgeExpired");
+    resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT);
+    return 0;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return this.#inner.exists(this.#key("exists", key));
+  }
+
+  async ttl(key: string): Promise<number | undefined> {
+    return this.#inner.ttl(this.#key("ttl", key));
+  }
+
+  async incr(key: string, amount?: number, options?: TtlOption): Promise<number> {
+    return this.#inner.incr(this.#key("incr", key), amount, options);
+  }
+
+  async scanPrefix(prefix: string, options?: ScanOptions): Promise<string[]> {
+    if (this.#closed) throw closedError("scanPrefix");
+    const scan = resolveScan("scanPrefix", prefix, options);
+    const p = this.#prefix;
+    // Every inner key here starts with `p`, so comparing `p + a` with `p + b` orders as `a` with `b`.
+    const after = scan.after === undefined ? undefined : p + scan.after;
+    const keys = await this.#inner.scanPrefix(p + scan.prefix, { limit: scan.limit, after });
+    return keys.map((k) => k.slice(p.length));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}

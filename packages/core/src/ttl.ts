@@ -1,0 +1,45 @@
+import { invalidArgument } from "./errors.js";
+import type { TtlOption } from "./types.js";
+
+/** A deadline that never comes: the entry has no TTL. */
+export const NO_DEADLINE = Number.POSITIVE_INFINITY;
+
+/**
+ * `ttlSeconds` as whole milliseconds, `ceil(s * 1000)` as SPEC.md writes it. Throws
+ * KV_INVALID_ARGUMENT unless it is a finite number > 0.
+ */
+export function ttlToMs(method: string, ttlSeconds: unknown, name = "ttlSeconds"): number {
+  if (typeof ttlSeconds !== "number" || !(ttlSeconds > 0) || ttlSeconds === Infinity) {
+    throw invalidArgument(method, `${name} must be a finite number > 0`, ttlSeconds);
+  }
+  return Math.ceil(ttlSeconds * 1000);
+}
+
+/**
+ * The TTL of an options bag in milliseconds, or `undefined` when none was passed.
+ * `options` itself may be undefined; anything else that is not an object is rejected.
+ */
+export function ttlFromOptions(method: string, options: TtlOption | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== "object" || options === null) {
+    throw invalidArgument(method, "options must be an object", options);
+  }
+  const s = options.ttlSeconds;
+  return s === undefined ? undefined : ttlToMs(method, s);
+}
+
+/** The deadline of an entry written at `now` with a TTL of `ttlMs` (none: `NO_DEADLINE`). */
+export function deadlineOf(now: number, ttlMs: number | undefined): number {
+  return ttlMs === undefined ? NO_DEADLINE : now + ttlMs;
+}
+
+/** Expired from the instant `now >= deadline` (SPEC.md). */
+export function isExpired(deadline: number, now: number): boolean {
+  return now >= deadline;
+}
+
+/** What `ttl()` reports for a live entry: seconds left at millisecond precision, or Infinity. */
+export function secondsLeft(deadline: number, now: number): number {
+  if (deadline === NO_DEADLINE) return Number.POSITIVE_INFINITY;
+  return Math.ceil(deadline - now) / 1000;
+}
