@@ -33,7 +33,8 @@ export class ManualClock implements Clock {
 
   /** Sets the time; it may not go backwards. */
   set(ms: number): void {
-    if (!(ms >= this.#now)) throw new RangeError(`ManualClock.set: time may not go back (got ${ms})`);
+    if (!(ms >= this.#now))
+      throw new RangeError(`ManualClock.set: time may not go back (got ${ms})`);
     this.#now = ms;
   }
 }

@@ -40,13 +40,23 @@ export function assertSize(method: string, text: string, maxBytes: number): void
  * value, a BigInt anywhere, a cycle), and with KV_VALUE_TOO_LARGE what is over
  * `maxBytes`. Nothing is written before this returns, so a rejected value stores nothing.
  */
-export function encodeValue(method: string, value: unknown, maxBytes: number, name = "value"): string {
+export function encodeValue(
+  method: string,
+  value: unknown,
+  maxBytes: number,
+  name = "value",
+): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
   } catch (cause) {
     // A BigInt, a cycle, or a toJSON that threw.
-    throw invalidArgument(method, `${name} must be JSON-serializable: ${(cause as Error).message}`, value, cause);
+    throw invalidArgument(
+      method,
+      `${name} must be JSON-serializable: ${(cause as Error).message}`,
+      value,
+      cause,
+    );
   }
   if (text === undefined) {
     throw invalidArgument(method, `${name} must be JSON-serializable`, value);

@@ -57,7 +57,12 @@ export function describeValue(value: unknown): string {
 }
 
 /** `KV_INVALID_ARGUMENT` with the message shape `method: what (got value)`. */
-export function invalidArgument(method: string, what: string, got: unknown, cause?: unknown): KVError {
+export function invalidArgument(
+  method: string,
+  what: string,
+  got: unknown,
+  cause?: unknown,
+): KVError {
   return new KVError(
     "KV_INVALID_ARGUMENT",
     `${method}: ${what} (got ${describeValue(got)})`,

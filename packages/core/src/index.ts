@@ -1,11 +1,13 @@
-export type {
-  Entries,
-  JsonValue,
-  KVBackend,
-  ListAppendOptions,
-  ScanOptions,
-  TtlOption,
-} from "./types.js";
+export { type Clock, ManualClock, systemClock } from "./clock.js";
+export {
+  assertSize,
+  DEFAULT_MAX_VALUE_BYTES,
+  decodeValue,
+  encodeValue,
+  resolveMaxValueBytes,
+  utf8Length,
+} from "./codec.js";
+export { incremented } from "./counter.js";
 export {
   closedError,
   describeValue,
@@ -15,16 +17,26 @@ export {
   type KVErrorCode,
   wrongType,
 } from "./errors.js";
-export { type Clock, ManualClock, systemClock } from "./clock.js";
-export { deadlineOf, isExpired, NO_DEADLINE, secondsLeft, ttlFromOptions, ttlToMs } from "./ttl.js";
 export {
-  assertSize,
-  DEFAULT_MAX_VALUE_BYTES,
-  decodeValue,
-  encodeValue,
-  resolveMaxValueBytes,
-  utf8Length,
-} from "./codec.js";
+  appendToJsonArray,
+  DEFAULT_ID_KEY,
+  type ItemId,
+  idOf,
+  itemsToAppend,
+  type PreparedAppend,
+  type PreparedItem,
+  prepareListAppend,
+} from "./lists.js";
+export { namespaced } from "./namespace.js";
+export { deadlineOf, isExpired, NO_DEADLINE, secondsLeft, ttlFromOptions, ttlToMs } from "./ttl.js";
+export type {
+  Entries,
+  JsonValue,
+  KVBackend,
+  ListAppendOptions,
+  ScanOptions,
+  TtlOption,
+} from "./types.js";
 export {
   assertKey,
   assertKeys,
@@ -36,15 +48,3 @@ export {
   resolveLimit,
   resolveScan,
 } from "./validate.js";
-export {
-  appendToJsonArray,
-  DEFAULT_ID_KEY,
-  type ItemId,
-  idOf,
-  itemsToAppend,
-  type PreparedAppend,
-  type PreparedItem,
-  prepareListAppend,
-} from "./lists.js";
-export { incremented } from "./counter.js";
-export { namespaced } from "./namespace.js";

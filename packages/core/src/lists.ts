@@ -95,7 +95,10 @@ export function itemsToAppend(list: readonly unknown[], append: PreparedAppend):
  * elements are not encoded again. `arrayText` is the stored array's JSON, or
  * `undefined` for a new list.
  */
-export function appendToJsonArray(arrayText: string | undefined, items: readonly PreparedItem[]): string {
+export function appendToJsonArray(
+  arrayText: string | undefined,
+  items: readonly PreparedItem[],
+): string {
   let joined = "";
   for (let i = 0; i < items.length; i++) joined += (i === 0 ? "" : ",") + items[i]!.text;
   if (arrayText === undefined || arrayText === "[]") return `[${joined}]`;

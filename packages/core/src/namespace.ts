@@ -1,6 +1,12 @@
 import { closedError, invalidArgument } from "./errors.js";
 import type { Entries, KVBackend, ListAppendOptions, ScanOptions, TtlOption } from "./types.js";
-import { assertKey, assertKeys, DEFAULT_PURGE_LIMIT, resolveLimit, resolveScan } from "./validate.js";
+import {
+  assertKey,
+  assertKeys,
+  DEFAULT_PURGE_LIMIT,
+  resolveLimit,
+  resolveScan,
+} from "./validate.js";
 
 /**
  * A view of `backend` in which every key is `prefix + key`. It never reads or writes a
@@ -39,7 +45,11 @@ class NamespacedBackend implements KVBackend {
     return this.#inner.get(this.#key("get", key), defaultValue);
   }
 
-  async set(key: string, value: Parameters<KVBackend["set"]>[1], options?: TtlOption): Promise<void> {
+  async set(
+    key: string,
+    value: Parameters<KVBackend["set"]>[1],
+    options?: TtlOption,
+  ): Promise<void> {
     return this.#inner.set(this.#key("set", key), value, options);
   }
 
@@ -47,7 +57,11 @@ class NamespacedBackend implements KVBackend {
     return this.#inner.delete(this.#key("delete", key));
   }
 
-  async listAppendUnique<T extends object>(key: string, items: T[], options?: ListAppendOptions): Promise<T[]> {
+  async listAppendUnique<T extends object>(
+    key: string,
+    items: T[],
+    options?: ListAppendOptions,
+  ): Promise<T[]> {
     return this.#inner.listAppendUnique(this.#key("listAppendUnique", key), items, options);
   }
 
@@ -64,7 +78,11 @@ class NamespacedBackend implements KVBackend {
   async mset(entries: Entries, options?: TtlOption): Promise<void> {
     if (this.#closed) throw closedError("mset");
     if (typeof entries !== "object" || entries === null) {
-      throw invalidArgument("mset", "entries must be a record or an iterable of [key, value] pairs", entries);
+      throw invalidArgument(
+        "mset",
+        "entries must be a record or an iterable of [key, value] pairs",
+        entries,
+      );
     }
     // Keys are prefixed lazily; the inner backend checks every pair before writing any.
     const pairs = Symbol.iterator in entries ? entries : Object.entries(entries);

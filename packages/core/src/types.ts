@@ -33,7 +33,11 @@ export interface KVBackend {
   /** Removes the key; `true` if a live key was removed. */
   delete(key: string): Promise<boolean>;
   /** Appends the items whose `idKey` is not in the list yet; returns the whole updated list. */
-  listAppendUnique<T extends object>(key: string, items: T[], options?: ListAppendOptions): Promise<T[]>;
+  listAppendUnique<T extends object>(
+    key: string,
+    items: T[],
+    options?: ListAppendOptions,
+  ): Promise<T[]>;
   /** Returns the list and deletes the key in one atomic step; `[]` when missing. */
   listPopAll<T = JsonValue>(key: string): Promise<T[]>;
   /** One slot per key, in order; `undefined` for missing or expired keys. */

@@ -19,7 +19,12 @@ export function assertKeys(method: string, keys: unknown): asserts keys is strin
 }
 
 /** A positive integer count, with its default when `undefined`. */
-export function resolveLimit(method: string, limit: unknown, fallback: number, name = "limit"): number {
+export function resolveLimit(
+  method: string,
+  limit: unknown,
+  fallback: number,
+  name = "limit",
+): number {
   if (limit === undefined) return fallback;
   if (!Number.isSafeInteger(limit) || (limit as number) <= 0) {
     throw invalidArgument(method, `${name} must be a positive integer`, limit);
@@ -48,7 +53,11 @@ export interface ResolvedScan {
 }
 
 /** `scanPrefix`'s arguments checked: `prefix` may be `""`; `after` is any well-formed string. */
-export function resolveScan(method: string, prefix: unknown, options: ScanOptions | undefined): ResolvedScan {
+export function resolveScan(
+  method: string,
+  prefix: unknown,
+  options: ScanOptions | undefined,
+): ResolvedScan {
   if (typeof prefix !== "string" || !prefix.isWellFormed()) {
     throw invalidArgument(method, "prefix must be a well-formed string", prefix);
   }
@@ -67,10 +76,18 @@ export function resolveScan(method: string, prefix: unknown, options: ScanOption
  * `mset`'s entries as key → JSON text, every key and value checked and encoded before
  * anything is written (all or nothing). In an iterable of pairs the last pair for a key wins.
  */
-export function encodeEntries(method: string, entries: Entries, maxBytes: number): Map<string, string> {
+export function encodeEntries(
+  method: string,
+  entries: Entries,
+  maxBytes: number,
+): Map<string, string> {
   const out = new Map<string, string>();
   if (typeof entries !== "object" || entries === null) {
-    throw invalidArgument(method, "entries must be a record or an iterable of [key, value] pairs", entries);
+    throw invalidArgument(
+      method,
+      "entries must be a record or an iterable of [key, value] pairs",
+      entries,
+    );
   }
   if (Symbol.iterator in entries) {
     let i = 0;
@@ -79,7 +96,10 @@ export function encodeEntries(method: string, entries: Entries, maxBytes: number
         throw invalidArgument(method, `entries[${i}] must be a [key, value] pair`, pair);
       }
       assertKey(method, pair[0], `entries[${i}][0]`);
-      out.set(pair[0], encodeValue(method, pair[1], maxBytes, `the value of ${JSON.stringify(pair[0])}`));
+      out.set(
+        pair[0],
+        encodeValue(method, pair[1], maxBytes, `the value of ${JSON.stringify(pair[0])}`),
+      );
       i++;
     }
     return out;
