@@ -26,7 +26,10 @@ function assertHeap(heap: ExpiryHeap<Node>, tracked: Set<Node>): void {
 
 describe("ExpiryHeap", () => {
   it("pops in deadline order and follows every change of deadline", () => {
-    const deadline = fc.oneof(fc.integer({ min: 0, max: 50 }), fc.constant(Number.POSITIVE_INFINITY));
+    const deadline = fc.oneof(
+      fc.integer({ min: 0, max: 50 }),
+      fc.constant(Number.POSITIVE_INFINITY),
+    );
     const op = fc.oneof(
       fc.record({ kind: fc.constant("track" as const), id: fc.nat(15), deadline }),
       fc.record({ kind: fc.constant("remove" as const), id: fc.nat(15) }),

@@ -1,0 +1,47 @@
+import { namespaced } from "@kv/core";
+import { runConformanceSuite } from "@kv/core/conformance";
+import { describe, expect, it } from "vitest";
+import { MemoryBackend } from "../src/index.js";
+
+// A namespaced view must keep the whole contract on its own: run the suite through it,
+// with a neighbour key outside the namespace that must never show up or change.
+runConformanceSuite({
+  name: "namespaced(@kv/memory)",
+  clock: "manual",
+  // The view leaves purging to the store's owner: its purgeExpired returns 0.
+  exactPurge: false,
+  create: ({ clock, maxValueBytes }) => {
+    const store = new MemoryBackend({ clock, maxValueBytes, purgeIntervalSeconds: false });
+    void store.set("outside", "untouched");
+    return namespaced(store, "ns:");
+  },
+});
+
+describe("namespaced", () => {
+  it("never reads or writes outside its prefix, and strips it from scans", async () => {
+    const store = new MemoryBackend({ purgeIntervalSeconds: false });
+    await store.mset({ "a:x": 1, "b:x": 2, "a;": 3, a: 4 });
+    const view = namespaced(store, "a:");
+    expect(await view.get("x")).toBe(1);
+    expect(await view.exists("b:x")).toBe(false);
+    expect(await view.scanPrefix("")).toEqual(["x"]);
+    await view.mset([["y", 5]]);
+    await view.listAppendUnique("list", [{ id: 1 }]);
+    expect(await store.scanPrefix("")).toEqual(["a", "a:list", "a:x", "a:y", "a;", "b:x"]);
+    expect(await view.scanPrefix("", { after: "list" })).toEqual(["x", "y"]);
+    await view.close();
+    await expect(view.get("x")).rejects.toMatchObject({ code: "KV_CLOSED" });
+    expect(await store.get("a:x")).toBe(1); // the store stays open for its owner
+    await store.close();
+  });
+
+  it("checks keys before adding the prefix", async () => {
+    const store = new MemoryBackend({ purgeIntervalSeconds: false });
+    const view = namespaced(store, "a:");
+    await expect(view.set("", 1)).rejects.toMatchObject({ code: "KV_INVALID_ARGUMENT" });
+    await expect(view.mset({ "": 1 })).rejects.toMatchObject({ code: "KV_INVALID_ARGUMENT" });
+    expect(await store.scanPrefix("")).toEqual([]);
+    expect(() => namespaced(store, "")).toThrow(/prefix/);
+    await store.close();
+  });
+});
