@@ -53,7 +53,9 @@ export function prepareListAppend(
   options: ListAppendOptions | undefined,
 ): PreparedAppend {
   const ttlMs = ttlFromOptions(method, options);
-  const idKey = options?.idKey ?? DEFAULT_ID_KEY;
+  // Only an absent idKey takes the default (SPEC: `{ idKey = "id" }`): null is a bad idKey,
+  // as a null ttlSeconds is a bad TTL.
+  const idKey = options?.idKey === undefined ? DEFAULT_ID_KEY : options.idKey;
   if (typeof idKey !== "string" || idKey.length === 0) {
     throw invalidArgument(method, "idKey must be a non-empty string", idKey);
   }
