@@ -46,7 +46,7 @@ try {
     "@kv/lru": "if (typeof m.LruBackend !== 'function') throw new Error('LruBackend');",
     "@kv/redis": "if (typeof m.RedisBackend !== 'function') throw new Error('RedisBackend');",
     "@kv/context":
-      "const kv = await m.createKV('memory://'); await kv.set('a', 1); if ((await kv.get('a')) !== 1) throw new Error('get'); await kv.close();",
+      "const kv = await m.createKV('memory://'); await kv.set('a', 1); if ((await kv.get('a')) !== 1) throw new Error('get'); await kv.close(); const lru = await m.createKV('lru://?max=10'); await lru.set('b', 2); if ((await lru.get('b')) !== 2) throw new Error('lru'); await lru.close();",
   };
   for (const name of names) {
     const body = use[name] ?? "";

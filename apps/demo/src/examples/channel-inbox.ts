@@ -1,0 +1,58 @@
+import type { KVContext } from "@kv/context";
+import type { Report } from "../report.js";
+
+interface FileRef {
+  id: string;
+  filename: string;
+  url: string;
+}
+
+/** Reference example 1: an adapter pushes uploads into an inbox; the agent consumes them later. */
+export async function channelInbox(context: KVContext, report: Report): Promise<void> {
+  report.section("1) Channel inbox: listAppendUnique (ttl 3600 s) + listPopAll");
+  const kv = context.kv();
+  const inbox = `inbox:channel-${context.runId}`;
+  const upload = (id: string, filename: string): FileRef => ({
+    id,
+    filename,
+    url: `https://files.example/${id}`,
+  });
+
+  report.step(`the adapter pushes two uploads into ${inbox}`);
+  await kv.listAppendUnique(inbox, [upload("f1", "report.pdf"), upload("f2", "chart.png")], {
+    ttlSeconds: 3600,
+  });
+  report.step("the same upload arrives a second time (a retried webhook), with one new file");
+  const list = await kv.listAppendUnique<FileRef>(
+    inbox,
+    [upload("f2", "chart.png"), upload("f3", "notes.txt")],
+    {
+      ttlSeconds: 3600,
+    },
+  );
+  report.equal(
+    "the inbox holds each file once, in arrival order",
+    list.map((f) => f.id),
+    ["f1", "f2", "f3"],
+  );
+  const ttl = await kv.ttl(inbox);
+  report.that(
+    "the inbox expires within the hour",
+    ttl !== undefined && ttl > 3500 && ttl <= 3600,
+    `ttl ${ttl}`,
+  );
+
+  report.step("the agent consumes the inbox");
+  const files = await kv.listPopAll<FileRef>(inbox);
+  if (files.length > 0)
+    report.step(
+      `agent: "Received ${files.length} file(s)": ${files.map((f) => f.filename).join(", ")}`,
+    );
+  report.equal(
+    "listPopAll returns every file",
+    files.map((f) => f.filename),
+    ["report.pdf", "chart.png", "notes.txt"],
+  );
+  report.equal("the inbox is empty afterwards", await kv.listPopAll(inbox), []);
+  report.equal("and its key is gone", await kv.exists(inbox), false);
+}

@@ -1,0 +1,1 @@
+export { SqliteBackend, type SqliteBackendOptions, wallClock } from "./sqlite-backend.js";
