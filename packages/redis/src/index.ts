@@ -1,0 +1,4 @@
+export { MAX_TTL_MS, RedisBackend, type RedisBackendOptions } from "./backend.js";
+export { escapeGlob } from "./scan.js";
+export { hashSlot } from "./slot.js";
+export { parseRedisUrl, type RedisUrl, redactUrl } from "./url.js";

@@ -1,0 +1,121 @@
+import { defineScript } from "./script.js";
+
+/**
+ * `listAppendUnique` in one round trip: read the list, drop the items whose id it already
+ * holds, splice the rest onto the stored text, check the size, write, return the new text.
+ *
+ *   KEYS[1]        the list's key
+ *   ARGV[1]        the TTL to set, in whole ms, or "" to keep the key's TTL
+ *   ARGV[2]        maxValueBytes
+ *   ARGV[3]        idKey (lone surrogates spelled out, see `spellOutLoneSurrogates`)
+ *   ARGV[4], [5]…  per item: its tagged id ("s" .. string, or "n" .. number as JS prints
+ *                  it), then its JSON text. The items are valid and unique among
+ *                  themselves (checked in JavaScript before the call).
+ *
+ * Replies: the new JSON text; nil when the key is missing and nothing was appended (store
+ * nothing); {1} when the key holds something that is not a JSON array; {2, bytes} when the
+ * result would be over maxValueBytes. Nothing is written in the last two cases.
+ *
+ * Why it never re-encodes: Redis's cjson turns `[]` into `{}`, prints numbers with 14
+ * significant digits and escapes `/`. The stored text is decoded only to read the ids;
+ * the new value is the stored text with the new items' own JSON spliced in before `]`.
+ *
+ * Ids compare by type and value (SPEC.md: `1` and `"1"` differ): strings and numbers go
+ * in two tables. Numbers are compared as doubles: cjson and `tonumber` both parse with
+ * strtod, as `JSON.parse` does, so 12345678901234567890 or 0.1 give the same double on
+ * both sides, however they are spelled.
+ *
+ * cjson refuses a lone UTF-16 surrogate escape ("\ud800"), which `JSON.stringify` writes
+ * for a string that holds one. `spellOutLoneSurrogates` escapes the backslash of such an
+ * escape before decoding, so the string decodes to the six characters `\ud800`; JavaScript
+ * spells ids and idKey out the same way (`spellOut` in backend.ts). Only ids matter here,
+ * and the stored text is never rewritten, so values keep their surrogates.
+ */
+export const APPEND = defineScript(
+  "kv:listAppendUnique",
+  String.raw`
+local function spellOutLoneSurrogates(s)
+  if not string.find(s, '\\u[dD][89a-fA-F]') then return s end
+  local out, pos = {}, 1
+  while true do
+    -- a run of backslashes, then u and a surrogate code unit
+    local first, last, slashes, hex = string.find(s, '(\\+)u([dD][89a-fA-F]%x%x)', pos)
+    if not first then break end
+    local escaped = #slashes % 2 == 1
+    local paired = escaped and tonumber(hex, 16) < 0xDC00
+      and string.find(s, '^\\u[dD][c-fC-F]%x%x', last + 1) ~= nil
+    if escaped and not paired then
+      out[#out + 1] = string.sub(s, pos, last - 5) .. '\\u' .. string.lower(hex)
+      pos = last + 1
+    elseif paired then
+      out[#out + 1] = string.sub(s, pos, last + 6)
+      pos = last + 7
+    else
+      out[#out + 1] = string.sub(s, pos, last)
+      pos = last + 1
+    end
+  end
+  out[#out + 1] = string.sub(s, pos)
+  return table.concat(out)
+end
+
+local raw = redis.call('GET', KEYS[1])
+local keepTtl = ARGV[1] == ''
+local parts = {}
+local stored = 0
+
+if raw then
+  -- A JSON array starts with '[': '{}' and '[]' both decode to an empty table.
+  if not string.find(raw, '^%s*%[') then return {1} end
+  local ok, list = pcall(cjson.decode, spellOutLoneSurrogates(raw))
+  if not ok or type(list) ~= 'table' then return {1} end
+  stored = #list
+  local idKey = ARGV[3]
+  local strings, numbers = {}, {}
+  for i = 1, stored do
+    local element = list[i]
+    if type(element) == 'table' then
+      local id = element[idKey]
+      if type(id) == 'string' then
+        strings[id] = true
+      elseif type(id) == 'number' and id == id and id ~= math.huge and id ~= -math.huge then
+        numbers[id] = true
+      end
+    end
+  end
+  for i = 4, #ARGV, 2 do
+    local tag = ARGV[i]
+    local seen
+    if string.sub(tag, 1, 1) == 's' then
+      seen = strings[string.sub(tag, 2)]
+    else
+      seen = numbers[tonumber(string.sub(tag, 2))]
+    end
+    if not seen then parts[#parts + 1] = ARGV[i + 1] end
+  end
+else
+  for i = 5, #ARGV, 2 do parts[#parts + 1] = ARGV[i] end
+end
+
+if #parts == 0 then
+  if not raw then return false end
+  if not keepTtl then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+  return raw
+end
+
+local text
+if stored > 0 then
+  text = string.match(raw, '^(.*)%]%s*$') .. ',' .. table.concat(parts, ',') .. ']'
+else
+  text = '[' .. table.concat(parts, ',') .. ']'
+end
+if #text > tonumber(ARGV[2]) then return {2, #text} end
+
+if keepTtl then
+  redis.call('SET', KEYS[1], text, 'KEEPTTL')
+else
+  redis.call('SET', KEYS[1], text, 'PX', ARGV[1])
+end
+return text
+`,
+);

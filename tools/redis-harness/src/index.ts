@@ -1,0 +1,497 @@
+/**
+ * Throwaway `redis-server` processes for tests, the demo and the benchmarks: a standalone
+ * server or an N-master cluster on free loopback ports, each in its own temp directory,
+ * without persistence, stopped by pid (and killed when this process exits, so a crashed
+ * test run leaves nothing behind).
+ *
+ * It talks to the servers over raw RESP (see `redisCommand`) so that it depends on
+ * nothing but Node: the code under test brings its own client.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+
+const HOST = "127.0.0.1";
+const POLL_MS = 20;
+const STARTUP_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 3_000;
+
+// ---------------------------------------------------------------------------------------
+// Discovery
+
+function onPath(command: string): boolean {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir === "") continue;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+/** True when `redis-server` is on PATH. */
+export function redisServerAvailable(): boolean {
+  return onPath("redis-server");
+}
+
+/**
+ * For test files: whether the Redis tests can run. Without a `redis-server` the result is
+ * `available: false` and a loud banner on stderr, so the caller can `describe.skipIf`;
+ * with `CI=true` a missing server throws instead: the suite must never skip silently in CI.
+ */
+export function requireRedisOrSkip(): { available: boolean; reason?: string } {
+  if (redisServerAvailable()) return { available: true };
+  const reason = "redis-server is not on PATH (install it: apt-get install -y redis-server)";
+  if (process.env.CI === "true") {
+    throw new Error(`CI=true but ${reason}: the Redis tests must run in CI.`);
+  }
+  const bar = "!".repeat(78);
+  console.warn(
+    `\n${bar}\n!! SKIPPING the Redis tests: ${reason}.\n!! They run (and must pass) in CI.\n${bar}\n`,
+  );
+  return { available: false, reason };
+}
+
+// ---------------------------------------------------------------------------------------
+// Ports
+
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", () => resolve(undefined));
+    server.listen({ port, host: HOST, exclusive: true }, () => {
+      const address = server.address();
+      const bound = typeof address === "object" && address !== null ? address.port : undefined;
+      server.close(() => resolve(bound));
+    });
+  });
+}
+
+/** A port the OS just handed out on the loopback interface (free a moment ago). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await tryListen(0);
+    if (port !== undefined) return port;
+  }
+  throw new Error("redis-harness: could not get a free loopback port");
+}
+
+/**
+ * A cluster node also listens on its bus port, `port + 10000`: both must be free, and the
+ * OS's ephemeral range (up to 60999) can't promise that, so pick in 10000..55535 ourselves.
+ */
+async function freeClusterPort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 45_535);
+    if (taken.has(port) || taken.has(port + 10_000) || taken.has(port - 10_000)) continue;
+    if ((await tryListen(port)) === undefined) continue;
+    if ((await tryListen(port + 10_000)) === undefined) continue;
+    return port;
+  }
+  throw new Error("redis-harness: could not find a free port pair for a cluster node");
+}
+
+// ---------------------------------------------------------------------------------------
+// A minimal RESP client: one command, one reply
+
+type Reply = string | number | null | Reply[];
+
+class ReplyParser {
+  #buf = "";
+  push(chunk: string): void {
+    this.#buf += chunk;
+  }
+  /** The next complete reply, or `undefined` when more bytes are needed. */
+  next(): { value: Reply } | undefined {
+    const r = this.#parse(0);
+    if (r === undefined) return undefined;
+    this.#buf = this.#buf.slice(r.end);
+    return { value: r.value };
+  }
+  #parse(at: number): { value: Reply; end: number } | undefined {
+    const eol = this.#buf.indexOf("\r\n", at);
+    if (eol < 0) return undefined;
+    const type = this.#buf[at];
+    const line = this.#buf.slice(at + 1, eol);
+    switch (type) {
+      case "+":
+        return { value: line, end: eol + 2 };
+      case "-":
+        throw new Error(line);
+      case ":":
+        return { value: Number(line), end: eol + 2 };
+      case "$": {
+        const n = Number(line);
+        if (n < 0) return { value: null, end: eol + 2 };
+        // Bulk lengths are in bytes; the replies this harness reads are ASCII.
+        if (this.#buf.length < eol + 2 + n + 2) return undefined;
+        return { value: this.#buf.slice(eol + 2, eol + 2 + n), end: eol + 2 + n + 2 };
+      }
+      case "*": {
+        const n = Number(line);
+        if (n < 0) return { value: null, end: eol + 2 };
+        const items: Reply[] = [];
+        let end = eol + 2;
+        for (let i = 0; i < n; i++) {
+          const r = this.#parse(end);
+          if (r === undefined) return undefined;
+          items.push(r.value);
+          end = r.end;
+        }
+        return { value: items, end };
+      }
+      default:
+        throw new Error(
+          `redis-harness: unexpected reply ${JSON.stringify(this.#buf.slice(at, eol))}`,
+        );
+    }
+  }
+}
+
+/**
+ * Sends one command to `127.0.0.1:port` on a fresh connection and resolves with the reply
+ * (an error reply rejects). For test plumbing (FLUSHALL, CLIENT KILL, SCRIPT FLUSH, INFO),
+ * not for the code under test.
+ */
+export function redisCommand(port: number, ...args: (string | number)[]): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ port, host: HOST });
+    const parser = new ReplyParser();
+    const done = (err: Error | undefined, value?: Reply) => {
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value ?? null);
+    };
+    socket.setEncoding("utf8");
+    socket.setTimeout(STARTUP_TIMEOUT_MS, () =>
+      done(new Error("redis-harness: command timed out")),
+    );
+    socket.once("error", (err) => done(err));
+    // SHUTDOWN, CLIENT KILL of itself, a crash: the server closes without a reply.
+    socket.once("close", () => done(new Error("redis-harness: connection closed before a reply")));
+    socket.on("data", (chunk: string) => {
+      parser.push(chunk);
+      try {
+        const reply = parser.next();
+        if (reply !== undefined) done(undefined, reply.value);
+      } catch (err) {
+        done(err as Error);
+      }
+    });
+    const parts = args.map(String);
+    let frame = `*${parts.length}\r\n`;
+    for (const p of parts) frame += `$${Buffer.byteLength(p)}\r\n${p}\r\n`;
+    socket.write(frame);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes and cleanup
+
+const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
+let cleanupInstalled = false;
+
+/** Kills every server still running and removes the temp dirs: on exit or a fatal signal. */
+function cleanupNow(): void {
+  for (const child of live) {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  live.clear();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.clear();
+}
+
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.once("exit", cleanupNow);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const onSignal = () => {
+      cleanupNow();
+      // Re-raise for the default action, unless someone else handles the signal.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.once(signal, onSignal);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+function readLog(dir: string): string {
+  try {
+    return readFileSync(join(dir, "redis.log"), "utf8").split("\n").slice(-30).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly portInUse: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Spawns `redis-server` on `port` in `dir` and resolves once it answers PING. */
+async function spawnServer(port: number, dir: string, extraArgs: string[]): Promise<ChildProcess> {
+  installCleanup();
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    HOST,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--logfile",
+    join(dir, "redis.log"),
+    "--daemonize",
+    "no",
+    ...extraArgs,
+  ];
+  const child = spawn("redis-server", args, { stdio: "ignore" });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  child.once("error", () => live.delete(child));
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    try {
+      if ((await redisCommand(port, "PING")) === "PONG") return child;
+    } catch (err) {
+      // A server started with --requirepass answers NOAUTH: it is up. Else: not yet.
+      if ((err as Error).message.startsWith("NOAUTH")) return child;
+    }
+    await sleep(POLL_MS);
+  }
+  const log = readLog(dir);
+  if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+  await waitForExit(child, STOP_TIMEOUT_MS);
+  throw new StartupError(
+    `redis-harness: redis-server on ${HOST}:${port} did not answer PING within ${STARTUP_TIMEOUT_MS} ms. Its log:\n${log}`,
+    /address already in use/i.test(log),
+  );
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  try {
+    process.kill(child.pid, signal);
+  } catch {
+    return;
+  }
+  if (await waitForExit(child, STOP_TIMEOUT_MS)) return;
+  try {
+    process.kill(child.pid, "SIGKILL");
+  } catch {
+    return;
+  }
+  await waitForExit(child, STOP_TIMEOUT_MS);
+}
+
+// ---------------------------------------------------------------------------------------
+// Standalone
+
+export interface RedisServer {
+  host: "127.0.0.1";
+  port: number;
+  /** The pid of the current process (changes on `restart`). */
+  pid: number;
+  url: string;
+  /** Stops the server (SIGTERM, then SIGKILL) and removes its directory. Idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash would: clients see the connection drop. The directory stays for `restart`. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port (empty: nothing is persisted). */
+  restart(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** A fixed port; default: a free one. */
+  port?: number;
+  /** More `redis-server` arguments, e.g. `["--requirepass", "secret"]`. */
+  args?: string[];
+}
+
+export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), "kv-redis-"));
+  dirs.add(dir);
+  const extra = opts.args ?? [];
+  let child: ChildProcess | undefined;
+  let port = opts.port ?? 0;
+  for (let attempt = 0; child === undefined; attempt++) {
+    if (opts.port === undefined) port = await freePort();
+    try {
+      child = await spawnServer(port, dir, extra);
+    } catch (err) {
+      // Someone took the port between our probe and the server's bind: try another.
+      const retry = err instanceof StartupError && err.portInUse && opts.port === undefined;
+      if (!retry || attempt >= 5) {
+        rmSync(dir, { recursive: true, force: true });
+        dirs.delete(dir);
+        throw err;
+      }
+    }
+  }
+
+  let current: ChildProcess = child;
+  let stopped = false;
+  const server: RedisServer = {
+    host: HOST,
+    port,
+    pid: current.pid!,
+    url: `redis://${HOST}:${port}`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await stopChild(current, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+      dirs.delete(dir);
+    },
+    async kill() {
+      await stopChild(current, "SIGKILL");
+    },
+    async restart() {
+      if (stopped) throw new Error("redis-harness: restart() after stop()");
+      await stopChild(current, "SIGTERM");
+      // The port was ours a moment ago; a server rebinds it at once (SO_REUSEADDR), but
+      // give a racing process a few chances to let go.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          current = await spawnServer(port, dir, extra);
+          break;
+        } catch (err) {
+          if (!(err instanceof StartupError && err.portInUse) || attempt >= 10) throw err;
+          await sleep(100);
+        }
+      }
+      server.pid = current.pid!;
+    },
+  };
+  return server;
+}
+
+// ---------------------------------------------------------------------------------------
+// Cluster
+
+export interface RedisCluster {
+  nodes: { host: string; port: number }[];
+  /** `redis-cluster://127.0.0.1:p1,127.0.0.1:p2,...` */
+  url: string;
+  /** Stops every node and removes their directories. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err)
+        reject(
+          new Error(`${command} ${args.join(" ")} failed: ${err.message}\n${stdout}\n${stderr}`),
+        );
+      else resolve(stdout);
+    });
+  });
+}
+
+async function clusterOk(port: number): Promise<boolean> {
+  try {
+    const info = await redisCommand(port, "CLUSTER", "INFO");
+    return typeof info === "string" && info.includes("cluster_state:ok");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `masters` (default 3) cluster nodes without replicas, all 16384 slots assigned, ready
+ * (`cluster_state:ok` on every node) when this resolves.
+ */
+export async function startRedisCluster(opts: { masters?: number } = {}): Promise<RedisCluster> {
+  const masters = opts.masters ?? 3;
+  if (!Number.isInteger(masters) || masters < 3) {
+    throw new Error(`redis-harness: a cluster needs at least 3 masters (got ${masters})`);
+  }
+  const servers: RedisServer[] = [];
+  const stopAll = () => Promise.all(servers.map((s) => s.stop())).then(() => undefined);
+  try {
+    const taken = new Set<number>();
+    for (let i = 0; i < masters; i++) {
+      const port = await freeClusterPort(taken);
+      taken.add(port);
+      servers.push(
+        await startRedis({
+          port,
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "5000",
+          ],
+        }),
+      );
+    }
+    const addresses = servers.map((s) => `${HOST}:${s.port}`);
+    await run("redis-cli", [
+      "--cluster",
+      "create",
+      ...addresses,
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ]);
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    for (;;) {
+      const states = await Promise.all(servers.map((s) => clusterOk(s.port)));
+      if (states.every(Boolean)) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `redis-harness: the cluster ${addresses.join(",")} did not reach cluster_state:ok`,
+        );
+      }
+      await sleep(POLL_MS);
+    }
+    return {
+      nodes: servers.map((s) => ({ host: HOST, port: s.port })),
+      url: `redis-cluster://${addresses.join(",")}`,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
