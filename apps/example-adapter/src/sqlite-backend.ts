@@ -1,11 +1,10 @@
 import {
-  appendToJsonArray,
   assertKey,
   assertKeys,
-  assertSize,
   type Clock,
   closedError,
   DEFAULT_PURGE_LIMIT,
+  decodeList,
   decodeValue,
   type Entries,
   encodeEntries,
@@ -13,13 +12,13 @@ import {
   incremented,
   invalidArgument,
   isExpired,
-  itemsToAppend,
   type JsonValue,
   type KVBackend,
   KVError,
   type ListAppendOptions,
   NO_DEADLINE,
   type PreparedAppend,
+  planListAppend,
   prepareListAppend,
   resolveAmount,
   resolveLimit,
@@ -30,7 +29,6 @@ import {
   type TtlOption,
   ttlFromOptions,
   ttlToMs,
-  wrongType,
 } from "@kv/core";
 import Database from "better-sqlite3";
 import { decodeKey, encodeKey, prefixUpperBound } from "./keys.js";
@@ -265,24 +263,20 @@ export class SqliteBackend implements KVBackend {
     const k = encodeKey(key);
     const now = this.#clock.now();
     const row = this.#live(k, now);
-    const list = row === undefined ? [] : this.#list("listAppendUnique", key, row);
-    const added = itemsToAppend(list, append);
+    const plan = planListAppend("listAppendUnique", key, row?.value, append, this.#maxValueBytes);
     // An empty call on a missing key stores nothing (SPEC.md "Lists").
-    if (row === undefined && added.length === 0) return [];
-    const json = appendToJsonArray(row?.value, added);
-    assertSize("listAppendUnique", json, this.#maxValueBytes);
+    if (plan.text === undefined) return [];
     // In place: a TTL passed sets the deadline, none keeps the one the list had.
     const deadline = append.ttlMs === undefined ? (row?.deadline ?? null) : now + append.ttlMs;
-    if (added.length > 0 || deadline !== row?.deadline) this.#sql.upsert.run(k, json, deadline);
-    for (const item of added) list.push(decodeValue(item.text));
-    return list;
+    if (plan.added > 0 || deadline !== row?.deadline) this.#sql.upsert.run(k, plan.text, deadline);
+    return plan.list;
   }
 
   #pop(key: string): unknown[] {
     const k = encodeKey(key);
     const row = this.#live(k, this.#clock.now());
     if (row === undefined) return [];
-    const list = this.#list("listPopAll", key, row);
+    const list = decodeList("listPopAll", key, row.value);
     this.#sql.remove.run(k);
     return list;
   }
@@ -351,12 +345,6 @@ export class SqliteBackend implements KVBackend {
   }
 
   /** The stored list of a live row, parsed; KV_WRONG_TYPE (nothing changed) if not an array. */
-  #list(method: string, key: string, row: Row): unknown[] {
-    const value: unknown = decodeValue(row.value);
-    if (!Array.isArray(value)) throw wrongType(method, key, "a list");
-    return value;
-  }
-
   #backgroundPurge(batch: number): void {
     try {
       this.#sql.purge.run(this.#clock.now(), batch);

@@ -20,11 +20,14 @@ export {
 export {
   appendToJsonArray,
   DEFAULT_ID_KEY,
+  decodeList,
   type ItemId,
   idOf,
   itemsToAppend,
+  type ListAppendPlan,
   type PreparedAppend,
   type PreparedItem,
+  planListAppend,
   prepareListAppend,
 } from "./lists.js";
 export { namespaced } from "./namespace.js";

@@ -1,5 +1,5 @@
-import { encodeValue } from "./codec.js";
-import { invalidArgument } from "./errors.js";
+import { assertSize, encodeValue } from "./codec.js";
+import { invalidArgument, wrongType } from "./errors.js";
 import { ttlFromOptions } from "./ttl.js";
 import type { ListAppendOptions } from "./types.js";
 
@@ -106,4 +106,44 @@ export function appendToJsonArray(
   if (arrayText === undefined || arrayText === "[]") return `[${joined}]`;
   if (joined === "") return arrayText;
   return `${arrayText.slice(0, -1)},${joined}]`;
+}
+
+/** A stored list's JSON text, decoded; KV_WRONG_TYPE when it holds something else. */
+export function decodeList(method: string, key: string, text: string): unknown[] {
+  const value: unknown = JSON.parse(text);
+  if (!Array.isArray(value)) throw wrongType(method, key, "a list");
+  return value;
+}
+
+export interface ListAppendPlan {
+  /** The list after the append, freshly decoded: what `listAppendUnique` returns. */
+  list: unknown[];
+  /** The JSON text to store, or `undefined` when nothing is to be stored. */
+  text: string | undefined;
+  /** How many items the call appends (0: the stored text is unchanged). */
+  added: number;
+}
+
+/**
+ * `listAppendUnique` for a backend that holds the list's JSON text: given the live
+ * stored text (`undefined` for a missing or expired key), the text to store and the list
+ * to return. Throws KV_WRONG_TYPE for a stored non-array and KV_VALUE_TOO_LARGE for a
+ * result over `maxBytes`, before anything is written. An empty call on a missing key
+ * stores nothing (`text` undefined). The TTL is the backend's to apply: `append.ttlMs`
+ * when given, else the key's own.
+ */
+export function planListAppend(
+  method: string,
+  key: string,
+  stored: string | undefined,
+  append: PreparedAppend,
+  maxBytes: number,
+): ListAppendPlan {
+  const list = stored === undefined ? [] : decodeList(method, key, stored);
+  const added = itemsToAppend(list, append);
+  if (added.length === 0) return { list, text: stored, added: 0 };
+  const text = appendToJsonArray(stored, added);
+  assertSize(method, text, maxBytes);
+  for (const item of added) list.push(JSON.parse(item.text));
+  return { list, text, added: added.length };
 }

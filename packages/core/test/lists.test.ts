@@ -5,6 +5,7 @@ import {
   incremented,
   isKVError,
   itemsToAppend,
+  planListAppend,
   prepareListAppend,
 } from "../src/index.js";
 
@@ -95,5 +96,46 @@ describe("incremented", () => {
     expect(code(Number.MAX_SAFE_INTEGER, 1)).toBe("KV_INVALID_ARGUMENT");
     expect(code(Number.MIN_SAFE_INTEGER, -1)).toBe("KV_INVALID_ARGUMENT");
     expect(code(Number.MAX_SAFE_INTEGER - 1, 1)).toBe("ok");
+  });
+});
+
+describe("planListAppend", () => {
+  const plan = (stored: string | undefined, items: object[], max = 100) =>
+    planListAppend(
+      "listAppendUnique",
+      "k",
+      stored,
+      prepareListAppend("listAppendUnique", items, undefined),
+      max,
+    );
+
+  it("gives the text to store and the list to return", () => {
+    expect(plan(undefined, [{ id: 1 }])).toEqual({
+      list: [{ id: 1 }],
+      text: '[{"id":1}]',
+      added: 1,
+    });
+    expect(plan('[{"id":1}]', [{ id: 1 }, { id: 2 }])).toEqual({
+      list: [{ id: 1 }, { id: 2 }],
+      text: '[{"id":1},{"id":2}]',
+      added: 1,
+    });
+  });
+
+  it("stores nothing for an empty call on a missing key, and leaves a list alone when nothing is new", () => {
+    expect(plan(undefined, [])).toEqual({ list: [], text: undefined, added: 0 });
+    // A stored list is not re-checked against the size limit when nothing is appended.
+    expect(plan('[{"id":1}]', [{ id: 1 }], 5)).toEqual({
+      list: [{ id: 1 }],
+      text: '[{"id":1}]',
+      added: 0,
+    });
+  });
+
+  it("fails on a stored non-array and on a result over the limit", () => {
+    expect(() => plan('{"id":1}', [{ id: 2 }])).toThrow(
+      /listAppendUnique: the value at "k" is not a list/,
+    );
+    expect(() => plan("[]", [{ id: 1, pad: "x".repeat(100) }])).toThrow(/over maxValueBytes/);
   });
 });

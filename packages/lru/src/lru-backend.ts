@@ -1,22 +1,21 @@
 import {
-  appendToJsonArray,
   assertKey,
   assertKeys,
-  assertSize,
   type Clock,
   closedError,
   DEFAULT_PURGE_LIMIT,
+  decodeList,
   describeValue,
   type Entries,
   encodeEntries,
   encodeValue,
   incremented,
-  itemsToAppend,
   type JsonValue,
   type KVBackend,
   KVError,
   type ListAppendOptions,
   NO_DEADLINE,
+  planListAppend,
   prepareListAppend,
   resolveAmount,
   resolveLimit,
@@ -27,7 +26,6 @@ import {
   ttlFromOptions,
   ttlToMs,
   utf8Length,
-  wrongType,
 } from "@kv/core";
 import { LRUCache } from "lru-cache";
 import { DeadlineIndex } from "./deadline-index.js";
@@ -203,24 +201,19 @@ export class LruBackend implements KVBackend {
     const now = this.#tick();
     try {
       const json = this.#cache.get(key);
-      const list = json === undefined ? [] : this.#list(method, key, json);
-      const added = itemsToAppend(list, append);
+      const plan = planListAppend(method, key, json, append, this.#maxValueBytes);
       // An empty call on a missing key stores nothing (SPEC.md "Lists").
-      if (json === undefined && added.length === 0) return [];
-      if (json !== undefined && added.length === 0 && append.ttlMs === undefined) {
-        return list as T[];
-      }
-      const next = appendToJsonArray(json, added);
-      assertSize(method, next, this.#maxValueBytes);
-      const size = this.#sizeOf(method, key, next);
+      if (plan.text === undefined) return [];
+      // Nothing new and no TTL to set: the entry stays as it is.
+      if (plan.added === 0 && append.ttlMs === undefined) return plan.list as T[];
+      const size = this.#sizeOf(method, key, plan.text);
       // In place: a TTL passed sets the deadline, none keeps the one the list had.
       if (append.ttlMs !== undefined) {
-        this.#write(key, next, size, now + append.ttlMs, true);
+        this.#write(key, plan.text, size, now + append.ttlMs, true);
       } else {
-        this.#write(key, next, size, this.#keptDeadline(key, json), false);
+        this.#write(key, plan.text, size, this.#keptDeadline(key, json), false);
       }
-      for (const item of added) list.push(JSON.parse(item.text));
-      return list as T[];
+      return plan.list as T[];
     } finally {
       this.#settle();
     }
@@ -233,7 +226,7 @@ export class LruBackend implements KVBackend {
     try {
       const json = this.#cache.get(key);
       if (json === undefined) return [];
-      const list = this.#list("listPopAll", key, json);
+      const list = decodeList("listPopAll", key, json);
       this.#cache.delete(key);
       return list as T[];
     } finally {
@@ -395,13 +388,6 @@ export class LruBackend implements KVBackend {
     const tick = Math.floor(this.#clock.now()) - this.#origin;
     if (tick > this.#now) this.#now = tick;
     return this.#now;
-  }
-
-  /** The stored list, parsed; KV_WRONG_TYPE (nothing changed) if the value is not an array. */
-  #list(method: string, key: string, json: string): unknown[] {
-    const value: unknown = JSON.parse(json);
-    if (!Array.isArray(value)) throw wrongType(method, key, "a list");
-    return value;
   }
 
   /**

@@ -1,22 +1,21 @@
 import {
-  appendToJsonArray,
   assertKey,
   assertKeys,
-  assertSize,
   type Clock,
   closedError,
   DEFAULT_PURGE_LIMIT,
   deadlineOf,
+  decodeList,
   type Entries,
   encodeEntries,
   encodeValue,
   incremented,
   invalidArgument,
-  itemsToAppend,
   type JsonValue,
   type KVBackend,
   type ListAppendOptions,
   NO_DEADLINE,
+  planListAppend,
   prepareListAppend,
   resolveAmount,
   resolveLimit,
@@ -28,7 +27,6 @@ import {
   type TtlOption,
   ttlFromOptions,
   ttlToMs,
-  wrongType,
 } from "@kv/core";
 import { ExpiryHeap } from "./expiry-heap.js";
 
@@ -153,18 +151,14 @@ export class MemoryBackend implements KVBackend {
     const append = prepareListAppend("listAppendUnique", items, options);
     const now = this.#clock.now();
     const entry = this.#live(key, now);
-    const list = entry === undefined ? [] : this.#list("listAppendUnique", key, entry);
-    const added = itemsToAppend(list, append);
+    const plan = planListAppend("listAppendUnique", key, entry?.json, append, this.#maxValueBytes);
     // An empty call on a missing key stores nothing (SPEC.md "Lists").
-    if (entry === undefined && added.length === 0) return [];
-    const json = appendToJsonArray(entry?.json, added);
-    assertSize("listAppendUnique", json, this.#maxValueBytes);
+    if (plan.text === undefined) return [];
     // In place: a TTL passed sets the deadline, none keeps the one the list had.
     const deadline =
       append.ttlMs === undefined ? (entry?.deadline ?? NO_DEADLINE) : now + append.ttlMs;
-    this.#write(key, json, deadline);
-    for (const item of added) list.push(JSON.parse(item.text));
-    return list as T[];
+    this.#write(key, plan.text, deadline);
+    return plan.list as T[];
   }
 
   async listPopAll<T = JsonValue>(key: string): Promise<T[]> {
@@ -172,7 +166,7 @@ export class MemoryBackend implements KVBackend {
     assertKey("listPopAll", key);
     const entry = this.#live(key);
     if (entry === undefined) return [];
-    const list = this.#list("listPopAll", key, entry);
+    const list = decodeList("listPopAll", key, entry.json);
     this.#remove(key);
     return list as T[];
   }
@@ -286,13 +280,6 @@ export class MemoryBackend implements KVBackend {
     if (entry === undefined) return undefined;
     if (entry.deadline === NO_DEADLINE) return entry;
     return (now ?? this.#clock.now()) >= entry.deadline ? undefined : entry;
-  }
-
-  /** The stored list of a live entry, parsed; KV_WRONG_TYPE (nothing changed) if not an array. */
-  #list(method: string, key: string, entry: Entry): unknown[] {
-    const value: unknown = JSON.parse(entry.json);
-    if (!Array.isArray(value)) throw wrongType(method, key, "a list");
-    return value;
   }
 
   /** Stores `json` under `key`, replacing whatever was there (expired or not). */
