@@ -4,7 +4,6 @@ import {
   type Clock,
   closedError,
   DEFAULT_PURGE_LIMIT,
-  deadlineOf,
   decodeList,
   type Entries,
   encodeEntries,
@@ -132,7 +131,8 @@ export class MemoryBackend implements KVBackend {
     assertKey("set", key);
     const ttlMs = ttlFromOptions("set", options);
     const json = encodeValue("set", value, this.#maxValueBytes);
-    this.#write(key, json, deadlineOf(this.#clock.now(), ttlMs));
+    // The clock is read only for a TTL: a plain set needs no time.
+    this.#write(key, json, ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs);
   }
 
   async delete(key: string): Promise<boolean> {
@@ -188,7 +188,7 @@ export class MemoryBackend implements KVBackend {
     const ttlMs = ttlFromOptions("mset", options);
     // Every pair is checked and encoded before the first write: all or nothing.
     const encoded = encodeEntries("mset", entries, this.#maxValueBytes);
-    const deadline = deadlineOf(this.#clock.now(), ttlMs);
+    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs;
     for (const [key, json] of encoded) this.#write(key, json, deadline);
   }
 
@@ -309,10 +309,10 @@ export class MemoryBackend implements KVBackend {
   #purge(limit: number): number {
     const now = this.#clock.now();
     let removed = 0;
-    while (removed < limit) {
-      const first = this.#expiry.peek();
-      if (first === undefined || now < first.deadline) break;
-      this.#expiry.remove(first);
+    const expiry = this.#expiry;
+    while (removed < limit && expiry.firstDeadline() <= now) {
+      const first = expiry.peek()!;
+      expiry.remove(first);
       this.#map.delete(first.key);
       removed++;
     }
