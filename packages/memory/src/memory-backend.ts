@@ -27,7 +27,7 @@ import {
   ttlFromOptions,
   ttlToMs,
 } from "@kv/core";
-import { ExpiryHeap } from "./expiry-heap.js";
+import { ExpiryIndex } from "./expiry-index.js";
 
 export interface MemoryBackendOptions {
   /** Where TTLs read the time (milliseconds). Default: a monotonic system clock. */
@@ -52,12 +52,12 @@ interface Entry {
   json: string;
   /** Expired from the instant `now >= deadline`; `NO_DEADLINE` (Infinity) for no TTL. */
   deadline: number;
-  /** Position in the expiry heap, -1 when it has no TTL. */
-  slot: number;
+  /** In the expiry index: it has a TTL and is in the store. */
+  indexed: boolean;
 }
 
 /**
- * The embedded default backend: a `Map` of JSON text plus an expiry heap.
+ * The embedded default backend: a `Map` of JSON text plus an expiry index.
  *
  * Values are stored as JSON text, not as objects: encoding once on write both validates
  * the value and makes the store immune to later mutation of the caller's object, and a
@@ -83,11 +83,12 @@ interface Entry {
  * ## Expiry
  * Reads never remove anything: an expired entry is invisible to every operation and is
  * removed by `purgeExpired` (and the background purge), or when a write replaces or
- * deletes its key. `purgeExpired` pops the expiry heap, so it costs O(limit · log n).
+ * deletes its key. `purgeExpired` takes them from the expiry index (see ExpiryIndex), soonest
+ * first, at a cost in proportion to `limit`, not to the store's size.
  */
 export class MemoryBackend implements KVBackend {
   readonly #map = new Map<string, Entry>();
-  readonly #expiry = new ExpiryHeap<Entry>();
+  readonly #expiry = new ExpiryIndex<Entry>();
   readonly #clock: Clock;
   readonly #maxValueBytes: number;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -132,7 +133,7 @@ export class MemoryBackend implements KVBackend {
     const ttlMs = ttlFromOptions("set", options);
     const json = encodeValue("set", value, this.#maxValueBytes);
     // The clock is read only for a TTL: a plain set needs no time.
-    this.#write(key, json, ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs);
+    this.#write(key, json, ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs, ttlMs);
   }
 
   async delete(key: string): Promise<boolean> {
@@ -157,7 +158,7 @@ export class MemoryBackend implements KVBackend {
     // In place: a TTL passed sets the deadline, none keeps the one the list had.
     const deadline =
       append.ttlMs === undefined ? (entry?.deadline ?? NO_DEADLINE) : now + append.ttlMs;
-    this.#write(key, plan.text, deadline);
+    this.#write(key, plan.text, deadline, append.ttlMs);
     return plan.list as T[];
   }
 
@@ -189,7 +190,7 @@ export class MemoryBackend implements KVBackend {
     // Every pair is checked and encoded before the first write: all or nothing.
     const encoded = encodeEntries("mset", entries, this.#maxValueBytes);
     const deadline = ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs;
-    for (const [key, json] of encoded) this.#write(key, json, deadline);
+    for (const [key, json] of encoded) this.#write(key, json, deadline, ttlMs);
   }
 
   async expire(key: string, ttlSeconds: number): Promise<boolean> {
@@ -200,7 +201,7 @@ export class MemoryBackend implements KVBackend {
     const entry = this.#live(key, now);
     if (entry === undefined) return false;
     entry.deadline = now + ttlMs;
-    this.#expiry.track(entry);
+    this.#expiry.schedule(entry, ttlMs);
     return true;
   }
 
@@ -237,7 +238,7 @@ export class MemoryBackend implements KVBackend {
       by,
     );
     const deadline = ttlMs === undefined ? (entry?.deadline ?? NO_DEADLINE) : now + ttlMs;
-    this.#write(key, String(next), deadline);
+    this.#write(key, String(next), deadline, ttlMs);
     return next;
   }
 
@@ -282,19 +283,24 @@ export class MemoryBackend implements KVBackend {
     return (now ?? this.#clock.now()) >= entry.deadline ? undefined : entry;
   }
 
-  /** Stores `json` under `key`, replacing whatever was there (expired or not). */
-  #write(key: string, json: string, deadline: number): void {
+  /**
+   * Stores `json` under `key` until `deadline`, replacing whatever was there (expired or
+   * not). A new deadline was set `ttlMs` from now; a deadline the entry already has
+   * (kept by an in-place change) leaves the index alone.
+   */
+  #write(key: string, json: string, deadline: number, ttlMs: number | undefined): void {
     let entry = this.#map.get(key);
     if (entry === undefined) {
-      entry = { key, json, deadline, slot: -1 };
+      entry = { key, json, deadline: NO_DEADLINE, indexed: false };
       this.#map.set(key, entry);
     } else {
       // Reusing the entry object spares an allocation on every overwrite.
       entry.json = json;
-      if (entry.deadline === deadline) return;
-      entry.deadline = deadline;
     }
-    if (deadline !== NO_DEADLINE || entry.slot >= 0) this.#expiry.track(entry);
+    if (entry.deadline === deadline) return;
+    entry.deadline = deadline;
+    if (ttlMs === undefined) this.#expiry.unschedule(entry);
+    else this.#expiry.schedule(entry, ttlMs);
   }
 
   /** Removes whatever is stored under `key`; true if it was live. */
@@ -302,18 +308,17 @@ export class MemoryBackend implements KVBackend {
     const entry = this.#map.get(key);
     if (entry === undefined) return false;
     this.#map.delete(key);
-    this.#expiry.remove(entry);
+    this.#expiry.unschedule(entry);
     return entry.deadline === NO_DEADLINE || this.#clock.now() < entry.deadline;
   }
 
   #purge(limit: number): number {
     const now = this.#clock.now();
     let removed = 0;
-    const expiry = this.#expiry;
-    while (removed < limit && expiry.firstDeadline() <= now) {
-      const first = expiry.peek()!;
-      expiry.remove(first);
-      this.#map.delete(first.key);
+    while (removed < limit) {
+      const entry = this.#expiry.takeExpired(now);
+      if (entry === undefined) break;
+      this.#map.delete(entry.key);
       removed++;
     }
     return removed;
