@@ -35,6 +35,9 @@ export const APPEND = defineScript(
   "kv:listAppendUnique",
   String.raw`
 local function spellOutLoneSurrogates(s)
+  -- A plain search first: most lists hold no \u escape at all, and it is far cheaper
+  -- than a pattern scan of the whole text.
+  if not string.find(s, '\\u', 1, true) then return s end
   if not string.find(s, '\\u[dD][89a-fA-F]') then return s end
   local out, pos = {}, 1
   while true do
