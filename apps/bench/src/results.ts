@@ -1,0 +1,109 @@
+import type { Measurement } from "./measure.js";
+
+/** The shapes written to results/*.json and read back by the report and the chart. */
+
+export interface SubjectInfo {
+  name: string;
+  what: string;
+  copies: boolean;
+  copyNote: string;
+  /** Op → how it is provided when not natively (emulated / missing, with why). */
+  notes: Record<string, string>;
+  /** The row this one's ratios are taken against (Redis rows: raw ioredis with the same settings). */
+  baseline?: string;
+}
+
+export interface CellInfo {
+  id: string;
+  label: string;
+}
+
+export interface CellResult {
+  cell: string;
+  subject: string;
+  /** Absent when the cell is empty: see `skipped` or `error`. */
+  result?: Measurement;
+  skipped?: string;
+  error?: string;
+}
+
+export interface InProcessResults {
+  bound: string;
+  subjects: SubjectInfo[];
+  cells: CellInfo[];
+  results: CellResult[];
+}
+
+export interface PurgeResult {
+  subject: string;
+  liveKeys: number;
+  /** Whether the live keys have TTLs too (so an expiry index holds them all). */
+  liveTtl: boolean;
+  /** Median time of one purgeExpired(1000) call, in ms. */
+  msPerCall: number;
+  removedPerCall: number;
+}
+
+export interface GetAtSizeResult {
+  subject: string;
+  keys: number;
+  opsPerSec: number;
+}
+
+export interface HeapResult {
+  subject: string;
+  ttl: boolean;
+  entries: number;
+  bytesPerEntry: number;
+}
+
+export interface ScalingResults {
+  purge: PurgeResult[];
+  getAtSize: GetAtSizeResult[];
+  heap: HeapResult[];
+  errors: string[];
+}
+
+export interface RedisThroughput {
+  subject: string;
+  op: string;
+  concurrency: number;
+  result?: Measurement;
+  error?: string;
+}
+
+export interface RoundTrips {
+  subject: string;
+  op: string;
+  /** Commands the server ran per call, from INFO commandstats deltas: `{ evalsha: 1 }`. */
+  commandsPerCall: Record<string, number>;
+  /** Client→server round trips per call (sequential calls), counted on the client's socket. */
+  roundTripsPerCall: number;
+  /** Server time per call in µs, from commandstats usec deltas. */
+  serverUsecPerCall?: number;
+}
+
+export interface RedisResults {
+  server: string;
+  pipelining: string;
+  subjects: SubjectInfo[];
+  throughput: RedisThroughput[];
+  roundTrips: RoundTrips[];
+  errors: string[];
+}
+
+export interface RunInfo {
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  node: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string;
+  loadAverageAtStart: number[];
+}
+
+export interface SuiteFile<T> {
+  run: RunInfo;
+  data: T;
+}

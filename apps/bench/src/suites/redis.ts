@@ -1,0 +1,264 @@
+import { redisCommand, startRedis } from "@kv/redis-harness";
+import { keyOf, listItem, listOf, smallValue } from "../data.js";
+import { type BatchTask, measure, type Timing } from "../measure.js";
+import { formatOps, progress } from "../progress.js";
+import { CommandCounter } from "../redis/commandstats.js";
+import { ioredisRaw } from "../redis/ioredis-raw.js";
+import { keyvRedis } from "../redis/keyv-redis.js";
+import { kvRedis } from "../redis/kv-redis.js";
+import { countRoundTrips } from "../redis/round-trips.js";
+import type { RedisStore, RedisSubject } from "../redis/types.js";
+import type { RedisResults, RedisThroughput, RoundTrips, SubjectInfo } from "../results.js";
+
+const SUBJECTS: readonly RedisSubject[] = [
+  kvRedis(false),
+  ioredisRaw(false),
+  kvRedis(true),
+  ioredisRaw(true),
+  keyvRedis,
+];
+
+const PREFILL = 10_000;
+const BATCH_KEYS = 100;
+const LIST_LENGTH = 10;
+const CONCURRENCY = [1, 100] as const;
+const ROUND_TRIP_CALLS = 50;
+
+const value = smallValue(1);
+const batchPairs = (b: number) =>
+  Array.from(
+    { length: BATCH_KEYS },
+    (_, i) => [keyOf((b * BATCH_KEYS + i) % PREFILL), value] as const,
+  );
+
+/**
+ * `callers` concurrent loops, each making `perCaller` awaited calls: one batch. With one
+ * caller that is a program awaiting each call; with 100 it is a server handling 100
+ * requests at once, where a client's pipelining and per-call overhead show.
+ */
+function concurrent(
+  callers: number,
+  perCaller: number,
+  call: (caller: number, i: number) => Promise<unknown>,
+  setup?: () => Promise<void>,
+): BatchTask {
+  return {
+    batch: callers * perCaller,
+    run: () =>
+      Promise.all(
+        Array.from({ length: callers }, async (_, c) => {
+          for (let i = 0; i < perCaller; i++) await call(c, i);
+        }),
+      ),
+    ...(setup ? { setup } : {}),
+  };
+}
+
+type OpName = "get" | "set" | "mget 100" | "mset 100" | "listAppendUnique";
+const OPS: readonly OpName[] = ["get", "set", "mget 100", "mset 100", "listAppendUnique"];
+
+/** `tag` keeps each row's lists apart: the rows share one server and run side by side. */
+function task(
+  op: OpName,
+  store: RedisStore,
+  callers: number,
+  perCaller: number,
+  tag: string,
+): BatchTask {
+  const key = (c: number, i: number) => keyOf((c * 7919 + i * 104_729) % PREFILL);
+  switch (op) {
+    case "get":
+      return concurrent(callers, perCaller, (c, i) => store.get(key(c, i)));
+    case "set":
+      return concurrent(callers, perCaller, (c, i) => store.set(key(c, i), value));
+    case "mget 100": {
+      const batches = Array.from({ length: 16 }, (_, b) => batchPairs(b).map(([k]) => k));
+      return concurrent(callers, perCaller, (c, i) => store.mget(batches[(c + i) % 16]!));
+    }
+    case "mset 100": {
+      const prepared = Array.from({ length: 16 }, (_, b) => store.prepareMset(batchPairs(b)));
+      return concurrent(callers, perCaller, (c, i) => store.mset(prepared[(c + i) % 16]));
+    }
+    case "listAppendUnique": {
+      // Every call appends one new item to a list of LIST_LENGTH, its own: the lists are
+      // reset (untimed) before each batch so they do not grow.
+      const base = listOf(LIST_LENGTH);
+      const fresh = [listItem(1_000_000)];
+      const listKey = (c: number, i: number) => `${tag}:list:${c}:${i}`;
+      return concurrent(
+        callers,
+        perCaller,
+        (c, i) => store.listAppendUnique(listKey(c, i), fresh),
+        async () => {
+          await Promise.all(
+            Array.from({ length: callers }, async (_, c) => {
+              for (let i = 0; i < perCaller; i++) await store.set(listKey(c, i), base);
+            }),
+          );
+        },
+      );
+    }
+  }
+}
+
+async function prefill(store: RedisStore): Promise<void> {
+  for (let b = 0; b < PREFILL / BATCH_KEYS; b++) {
+    await store.mset(store.prepareMset(batchPairs(b)));
+  }
+}
+
+interface Probe {
+  op: string;
+  call(): Promise<unknown>;
+  /** Untimed, uncounted set-up before each call (listPopAll needs a list to pop). */
+  refill?(): Promise<void>;
+}
+
+/** The calls whose round trips are counted. */
+function probes(store: RedisStore, tag: string): Probe[] {
+  const prepared = store.prepareMset(batchPairs(0));
+  const keys = batchPairs(1).map(([k]) => k);
+  const inbox = listOf(LIST_LENGTH);
+  let n = 0;
+  return [
+    { op: "get", call: () => store.get(keyOf(1)) },
+    { op: "set", call: () => store.set(keyOf(1), value) },
+    { op: "set ttl", call: () => store.setTtl(keyOf(1), value, 3600) },
+    { op: "mget 100", call: () => store.mget(keys) },
+    { op: "mset 100", call: () => store.mset(prepared) },
+    { op: "mset 100 ttl", call: () => store.msetTtl(prepared, 3600) },
+    {
+      op: "listAppendUnique",
+      call: () => store.listAppendUnique(`${tag}:rt:list`, [listItem(n++)]),
+    },
+    {
+      op: "listPopAll",
+      call: () => store.listPopAll(`${tag}:rt:inbox`),
+      refill: () => store.set(`${tag}:rt:inbox`, inbox),
+    },
+  ];
+}
+
+/**
+ * Round trips (counted on the client's socket) and server commands (INFO commandstats
+ * deltas) per call, over ROUND_TRIP_CALLS calls made one after another, after a warm-up
+ * call that lets a script be loaded (a first EVALSHA may answer NOSCRIPT).
+ */
+async function roundTripsOf(
+  subject: RedisSubject,
+  store: RedisStore,
+  port: number,
+): Promise<RoundTrips[]> {
+  const out: RoundTrips[] = [];
+  const counter = new CommandCounter(port);
+  for (const probe of probes(store, String(SUBJECTS.indexOf(subject)))) {
+    await probe.refill?.();
+    await probe.call();
+    let trips = 0;
+    const commands: Record<string, number> = {};
+    let usec = 0;
+    // With a refill, the server's counts are read around each call, so the refill's SET
+    // stays out of them; without, once around all the calls.
+    const rounds = probe.refill ? ROUND_TRIP_CALLS : 1;
+    const callsPerRound = ROUND_TRIP_CALLS / rounds;
+    for (let r = 0; r < rounds; r++) {
+      await probe.refill?.();
+      await counter.reset();
+      for (let i = 0; i < callsPerRound; i++) {
+        trips += await countRoundTrips(port, async () => {
+          await probe.call();
+        });
+      }
+      const d = await counter.delta(ROUND_TRIP_CALLS);
+      for (const [cmd, n] of Object.entries(d.commandsPerCall))
+        commands[cmd] = (commands[cmd] ?? 0) + n;
+      usec += d.serverUsecPerCall;
+    }
+    out.push({
+      subject: subject.name,
+      op: probe.op,
+      commandsPerCall: commands,
+      roundTripsPerCall: trips / ROUND_TRIP_CALLS,
+      serverUsecPerCall: usec,
+    });
+  }
+  return out;
+}
+
+function info(subject: RedisSubject): SubjectInfo {
+  return {
+    name: subject.name,
+    what: subject.what,
+    copies: true,
+    copyNote: subject.commands,
+    notes: {},
+    ...(subject.baseline ? { baseline: subject.baseline } : {}),
+  };
+}
+
+export async function runRedis(timing: Timing, quick: boolean): Promise<RedisResults> {
+  const server = await startRedis();
+  const version = await redisCommand(server.port, "INFO", "server");
+  const redisVersion = /redis_version:(\S+)/.exec(String(version))?.[1] ?? "unknown";
+  progress(`redis: started redis-server ${redisVersion} on ${server.url} (pid ${server.pid})`);
+  const out: RedisResults = {
+    server: `redis-server ${redisVersion}, loopback, started by the bench (no persistence)`,
+    pipelining:
+      "rows come in pairs with the same ioredis pipelining setting: the ioredis default (none), and enableAutoPipelining: true; node-redis (keyv-redis) always pipelines",
+    subjects: SUBJECTS.map(info),
+    throughput: [],
+    roundTrips: [],
+    errors: [],
+  };
+  // Every row is open at once, and each cell runs the rows one after another (in turn
+  // reversed from cell to cell): a sequential call is a loopback round trip, whose time
+  // swings with what the machine's other processes do (a busy neighbour keeps the cores
+  // awake and shortens wake-ups), so rows measured minutes apart are not comparable.
+  // kv-redis and raw ioredis read and write the same keys with the same JSON; keyv-redis
+  // has its own keys (its namespace) and format.
+  const open: { subject: RedisSubject; store: RedisStore }[] = [];
+  try {
+    await redisCommand(server.port, "FLUSHALL");
+    for (const subject of SUBJECTS) {
+      try {
+        const store = await subject.create(server.url);
+        open.push({ subject, store });
+        await prefill(store);
+        out.roundTrips.push(...(await roundTripsOf(subject, store, server.port)));
+      } catch (err) {
+        out.errors.push(`${subject.name}: ${(err as Error).message}`);
+        progress(`redis ${subject.name}: ERROR ${(err as Error).message}`);
+      }
+    }
+    let cell = 0;
+    for (const callers of CONCURRENCY) {
+      const perCaller = callers === 1 ? (quick ? 50 : 200) : quick ? 2 : 10;
+      for (const op of OPS) {
+        const order = cell++ % 2 === 0 ? open : [...open].reverse();
+        for (const { subject, store } of order) {
+          const row: RedisThroughput = { subject: subject.name, op, concurrency: callers };
+          try {
+            const tag = String(SUBJECTS.indexOf(subject));
+            row.result = await measure(
+              `${subject.name} ${op}`,
+              task(op, store, callers, perCaller, tag),
+              timing,
+            );
+            progress(
+              `redis ${op.padEnd(17)} ${String(callers).padStart(3)} caller(s) ${subject.name.padEnd(30)} ${formatOps(row.result.opsPerSec)} ops/s`,
+            );
+          } catch (err) {
+            row.error = (err as Error).message;
+            progress(`redis ${op} ${callers} ${subject.name}: ERROR ${row.error}`);
+          }
+          out.throughput.push(row);
+        }
+      }
+    }
+  } finally {
+    for (const { store } of open) await store.close().catch(() => undefined);
+    await server.stop();
+    progress(`redis: stopped redis-server (pid ${server.pid})`);
+  }
+  return out;
+}
