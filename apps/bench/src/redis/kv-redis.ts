@@ -1,52 +1,5 @@
-import type { JsonValue } from "@kv/core";
-import type { RedisBackend } from "@kv/redis";
-import type { Item } from "../data.js";
-import type { Pairs } from "../subjects/types.js";
-import type { RedisStore, RedisSubject } from "./types.js";
-
-class KvRedisStore implements RedisStore {
-  constructor(readonly backend: RedisBackend) {}
-
-  get(key: string): Promise<unknown> {
-    return this.backend.get(key);
-  }
-
-  set(key: string, value: unknown): Promise<void> {
-    return this.backend.set(key, value as JsonValue);
-  }
-
-  setTtl(key: string, value: unknown, ttlSeconds: number): Promise<void> {
-    return this.backend.set(key, value as JsonValue, { ttlSeconds });
-  }
-
-  mget(keys: readonly string[]): Promise<unknown[]> {
-    return this.backend.mget(keys as string[]);
-  }
-
-  prepareMset(pairs: Pairs): unknown {
-    return pairs;
-  }
-
-  mset(prepared: unknown): Promise<void> {
-    return this.backend.mset(prepared as Iterable<readonly [string, JsonValue]>);
-  }
-
-  msetTtl(prepared: unknown, ttlSeconds: number): Promise<void> {
-    return this.backend.mset(prepared as Iterable<readonly [string, JsonValue]>, { ttlSeconds });
-  }
-
-  listAppendUnique(key: string, items: Item[]): Promise<unknown[]> {
-    return this.backend.listAppendUnique(key, items);
-  }
-
-  listPopAll(key: string): Promise<unknown[]> {
-    return this.backend.listPopAll(key);
-  }
-
-  close(): Promise<void> {
-    return this.backend.close();
-  }
-}
+import { KVBackendStore } from "../subjects/kv-backend.js";
+import type { RedisSubject } from "./types.js";
 
 /** @kv/redis built from a URL, as users build it; `autoPipelining` passes ioredis's option through. */
 export function kvRedis(autoPipelining: boolean): RedisSubject {
@@ -64,7 +17,8 @@ export function kvRedis(autoPipelining: boolean): RedisSubject {
       });
       // The first call waits for the connection; make it before anything is timed.
       await backend.exists("warm-up");
-      return new KvRedisStore(backend);
+      // The same adapter as the in-process rows: every operation is the backend's own.
+      return new KVBackendStore(backend);
     },
   };
 }

@@ -31,6 +31,10 @@ export class KVBackendStore implements Store {
     return this.backend.mset(prepared as Iterable<readonly [string, JsonValue]>);
   }
 
+  msetTtl(prepared: unknown, ttlSeconds: number): Promise<void> {
+    return this.backend.mset(prepared as Iterable<readonly [string, JsonValue]>, { ttlSeconds });
+  }
+
   delete(key: string): Promise<boolean> {
     return this.backend.delete(key);
   }
