@@ -337,6 +337,13 @@ export class RedisBackend implements KVBackend {
     const ttlMs = ttlFromOptions("mset", options);
     const encoded = encodeEntries("mset", entries, this.#maxValueBytes);
     if (encoded.size === 0) return;
+    if (ttlMs === undefined && !this.#client.isCluster) {
+      // The common case in one pass: MSET's flat key, value, key, value… arguments.
+      const flat: string[] = [];
+      for (const [key, text] of encoded) flat.push(this.#key(key), text);
+      await this.#link.run("mset", () => this.#client.call("MSET", flat));
+      return;
+    }
     const keys: string[] = [];
     const texts: string[] = [];
     for (const [key, text] of encoded) {
