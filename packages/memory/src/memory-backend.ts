@@ -36,8 +36,11 @@ export interface MemoryBackendOptions {
   maxValueBytes?: number;
   /**
    * How often, in seconds, a background timer purges expired entries, so that keys
-   * nobody reads again do not pile up; `false` turns it off. Default 1. The timer is
-   * unref'd: it never keeps the process alive.
+   * nobody reads again do not pile up; `false` turns it off. Default 1 on the system
+   * clock, and off when a `clock` is passed: an injected clock is a test moving time by
+   * hand, and a real-time timer purging behind its back would make `purgeExpired`'s
+   * counts depend on timing (pass a number to have both). The timer is unref'd: it
+   * never keeps the process alive.
    */
   purgeIntervalSeconds?: number | false;
   /** The most expired entries one background tick removes (bounded work). Default 1000. */
@@ -100,7 +103,7 @@ export class MemoryBackend implements KVBackend {
     }
     this.#clock = options.clock ?? systemClock;
     this.#maxValueBytes = resolveMaxValueBytes("MemoryBackend", options.maxValueBytes);
-    const interval = options.purgeIntervalSeconds ?? 1;
+    const interval = options.purgeIntervalSeconds ?? (options.clock === undefined ? 1 : false);
     const batch = resolveLimit(
       "MemoryBackend",
       options.purgeBatchSize,

@@ -57,6 +57,16 @@ describe("background purge", () => {
     await kv.close();
   });
 
+  it("is off by default with an injected clock, on by default without", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const manual = new MemoryBackend({ clock: new ManualClock() });
+    expect(vi.getTimerCount()).toBe(0);
+    const real = new MemoryBackend();
+    expect(vi.getTimerCount()).toBe(1);
+    await manual.close();
+    await real.close();
+  });
+
   it("stops with close()", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     const kv = new MemoryBackend({ purgeIntervalSeconds: 1 });
