@@ -86,10 +86,12 @@ const COMPACT_SLACK = 1024;
  * A clock with fractional milliseconds is floored to whole ones.
  *
  * ## Expiry and eviction
- * Expired entries still take room until removed: a read that meets one removes it
- * (lru-cache does, reason `"expire"`), `purgeExpired` removes them soonest-deadline
- * first, and capacity eviction takes them like any other least recently used entry
- * (counted and reported as an expiration, since the value was gone already). There is
+ * Expired entries still take room until removed. As in @kv/memory, reads never remove
+ * them (`noDeleteOnStaleGet`), so `purgeExpired` counts the same on both backends:
+ * `purgeExpired` removes them soonest-deadline first (reported as expirations), a write
+ * or delete of the key replaces or removes one silently, and capacity eviction takes
+ * them like any other least recently used entry (counted and reported as an expiration,
+ * since the value was gone already). There is
  * no timer: lru-cache's `ttlAutopurge` would arm one real-time timer per entry, which
  * an injected clock cannot drive, and the bound on the cache already caps what expired
  * entries can hold.
@@ -126,6 +128,9 @@ export class LruBackend implements KVBackend {
       max: this.#max ?? 0,
       maxSize: this.#maxBytes ?? 0,
       ttlResolution: 0,
+      // An expired entry stays until the purge, a write or a delete takes it, as in
+      // @kv/memory: reads never remove anything, so purge counts agree across backends.
+      noDeleteOnStaleGet: true,
       perf: { now: () => this.#now },
       dispose: this.#onDispose,
     });
@@ -182,9 +187,9 @@ export class LruBackend implements KVBackend {
     this.#open("delete");
     assertKey("delete", key);
     this.#tick();
-    // A get, not a has: it also removes an expired entry (as an expiration).
-    const live = this.#cache.get(key) !== undefined;
-    if (live) this.#cache.delete(key);
+    // Whatever is stored goes, live or expired (as in @kv/memory); only a live key counts.
+    const live = this.#cache.has(key);
+    this.#cache.delete(key);
     this.#settle();
     return live;
   }
@@ -302,8 +307,10 @@ export class LruBackend implements KVBackend {
       const deadline = index.firstDeadline();
       index.shift();
       if (this.#deadlineOf(key) !== deadline) continue; // the key moved on: a stale node
-      // deadline <= now, so lru-cache finds the entry stale too and drops it on this get.
-      this.#cache.get(key);
+      // deadline <= now: lru-cache holds it as stale. Reported as an expiration here, since
+      // lru-cache calls an explicit delete a "delete".
+      this.#drop(key, "expire");
+      this.#cache.delete(key);
       removed++;
     }
     this.#settle();

@@ -35,15 +35,14 @@ class Model {
     else this.expirations++;
   }
 
-  /** A read that uses the key: removes it when expired, else makes it the most recent. */
+  /**
+   * A read that uses the key: a live entry becomes the most recent; an expired one is
+   * left where it is, for the purge (reads never remove anything).
+   */
   lookup(key: string): Entry | undefined {
     const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
+    if (entry === undefined || this.now >= entry.deadline) return undefined;
     this.entries.delete(key);
-    if (this.now >= entry.deadline) {
-      this.#drop(key, "expire");
-      return undefined;
-    }
     this.entries.set(key, entry);
     return entry;
   }
@@ -138,9 +137,10 @@ function expected(model: Model, c: Command): { ok: unknown } | { code: string } 
       return { ok: entry?.value };
     }
     case "delete": {
-      const entry = model.lookup(c.key);
-      if (entry !== undefined) model.entries.delete(c.key);
-      return { ok: entry !== undefined };
+      // Whatever is stored goes, silently; only a live key counts.
+      const live = model.live(c.key) !== undefined;
+      model.entries.delete(c.key);
+      return { ok: live };
     }
     case "exists":
       return { ok: model.live(c.key) !== undefined };
