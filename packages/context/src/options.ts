@@ -1,4 +1,5 @@
-import { type KVUrl, SECRET_PARAM, urlError } from "./url.js";
+import { SECRET_PARAM } from "@kv/core";
+import { type KVUrl, urlError } from "./url.js";
 
 /**
  * The type of a query option:

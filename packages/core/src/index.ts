@@ -31,6 +31,7 @@ export {
   prepareListAppend,
 } from "./lists.js";
 export { namespaced } from "./namespace.js";
+export { redactUrl, SECRET_PARAM } from "./redact.js";
 export { deadlineOf, isExpired, NO_DEADLINE, secondsLeft, ttlFromOptions, ttlToMs } from "./ttl.js";
 export type {
   Entries,

@@ -1,4 +1,4 @@
-import { invalidArgument, KVError } from "@kv/core";
+import { invalidArgument, KVError, redactUrl } from "@kv/core";
 
 /** Where to connect, parsed from a `redis://`, `rediss://` or `redis-cluster://` URL. */
 export interface RedisUrl {
@@ -19,21 +19,6 @@ export interface RedisUrl {
 const SCHEMES = ["redis", "rediss", "redis-cluster", "rediss-cluster"] as const;
 const DEFAULT_PORT = 6379;
 
-/**
- * The URL with its password replaced by `***`, for messages and logs. Works on text that
- * is not a valid URL too: whatever sits between `//` and the last `@` before the host is
- * treated as credentials.
- */
-export function redactUrl(url: string): string {
-  return url.replace(
-    /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i,
-    (_all, scheme: string, userinfo: string) => {
-      const colon = userinfo.indexOf(":");
-      return colon < 0 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
-    },
-  );
-}
-
 function decode(where: string, part: string, url: string): string {
   try {
     return decodeURIComponent(part);
@@ -53,10 +38,11 @@ function parseHost(where: string, text: string, url: string): { host: string; po
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text);
   const port = m?.[2] === undefined ? DEFAULT_PORT : Number(m[2]);
   if (m === null || port < 1 || port > 65535) {
-    throw invalidArgument(
-      where,
-      `a Redis URL needs host[:port] entries (in ${redactUrl(url)})`,
-      text,
+    // The URL, redacted, and not the fragment: with a password that holds an unencoded
+    // "/" or "?", the fragment taken for a host can be a piece of the password.
+    throw new KVError(
+      "KV_INVALID_ARGUMENT",
+      `${where}: a Redis URL needs host[:port] entries (got ${JSON.stringify(redactUrl(url))})`,
     );
   }
   const host = m[1]!.startsWith("[") ? m[1]!.slice(1, -1) : decode(where, m[1]!, url);
