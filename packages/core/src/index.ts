@@ -32,7 +32,15 @@ export {
 } from "./lists.js";
 export { namespaced } from "./namespace.js";
 export { redactUrl, SECRET_PARAM } from "./redact.js";
-export { deadlineOf, isExpired, NO_DEADLINE, secondsLeft, ttlFromOptions, ttlToMs } from "./ttl.js";
+export {
+  deadlineOf,
+  isExpired,
+  MAX_TTL_MS,
+  NO_DEADLINE,
+  secondsLeft,
+  ttlFromOptions,
+  ttlToMs,
+} from "./ttl.js";
 export type {
   Entries,
   JsonValue,

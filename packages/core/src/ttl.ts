@@ -5,14 +5,22 @@ import type { TtlOption } from "./types.js";
 export const NO_DEADLINE = Number.POSITIVE_INFINITY;
 
 /**
- * `ttlSeconds` as whole milliseconds, `ceil(s * 1000)` as SPEC.md writes it. Throws
- * KV_INVALID_ARGUMENT unless it is a finite number > 0.
+ * The longest TTL, 2^52 ms (about 142,700 years). A longer `ttlSeconds` is accepted and
+ * kept at this, the same on every backend: `1e308 * 1000` would overflow to Infinity, a
+ * deadline that means "no TTL"; and past 2^53 ms deadlines stop being exact integers
+ * (Redis's PX takes integers only).
+ */
+export const MAX_TTL_MS = 2 ** 52;
+
+/**
+ * `ttlSeconds` as whole milliseconds, `ceil(s * 1000)` as SPEC.md writes it (at most
+ * `MAX_TTL_MS`). Throws KV_INVALID_ARGUMENT unless it is a finite number > 0.
  */
 export function ttlToMs(method: string, ttlSeconds: unknown, name = "ttlSeconds"): number {
   if (typeof ttlSeconds !== "number" || !(ttlSeconds > 0) || ttlSeconds === Infinity) {
     throw invalidArgument(method, `${name} must be a finite number > 0`, ttlSeconds);
   }
-  return Math.ceil(ttlSeconds * 1000);
+  return Math.min(Math.ceil(ttlSeconds * 1000), MAX_TTL_MS);
 }
 
 /**

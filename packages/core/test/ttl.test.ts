@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   deadlineOf,
   isExpired,
+  MAX_TTL_MS,
   ManualClock,
   NO_DEADLINE,
   secondsLeft,
@@ -15,6 +16,12 @@ describe("TTL arithmetic", () => {
     expect(ttlToMs("set", 0.0015)).toBe(2);
     expect(ttlToMs("set", 0.0001)).toBe(1);
     expect(ttlToMs("set", 2.5)).toBe(2500);
+  });
+
+  it("keeps very long TTLs at MAX_TTL_MS, never Infinity", () => {
+    expect(ttlToMs("set", 1e12)).toBe(1e15);
+    expect(ttlToMs("set", 1e300)).toBe(MAX_TTL_MS);
+    expect(ttlToMs("set", Number.MAX_VALUE)).toBe(MAX_TTL_MS);
   });
 
   it("rejects anything but a finite number > 0, naming the method and argument", () => {

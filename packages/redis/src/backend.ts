@@ -85,19 +85,17 @@ const WHERE = "RedisBackend";
 const DEFAULT_URL = "redis://127.0.0.1:6379";
 const DEFAULT_TIMEOUT_MS = 5000;
 
-/**
- * The longest TTL sent to Redis: 2^52 ms, about 142,700 years. Redis takes PX up to about
- * 2^63 ms from now, but a longer TTL would not print as an exact integer in JavaScript,
- * and PTTL replies near 2^53 come back inexact through ioredis 6. A longer `ttlSeconds`
- * is accepted and kept at this: a key that outlives every deployment either way.
- */
-export const MAX_TTL_MS = 2 ** 52;
-
 /** The options a URL may carry as query parameters. */
 const URL_OPTIONS = ["prefix", "maxValueBytes", "commandTimeoutMs", "connectTimeoutMs"] as const;
 
+/**
+ * A TTL of `ms` as Redis's PX. Redis expires a key once `now > when`, SPEC.md from
+ * `now >= deadline`: a PX one short lands the expiry on the contract's millisecond. `PX 0`
+ * is an error, so a 1 ms TTL stays 1 ms (expiring 1 ms late). `ms` is at most
+ * MAX_TTL_MS (core caps it), so it prints as an exact integer.
+ */
 function pxOf(ms: number): string {
-  return String(Math.min(ms, MAX_TTL_MS));
+  return String(ms > 1 ? ms - 1 : 1);
 }
 
 /**
@@ -398,7 +396,8 @@ export class RedisBackend implements KVBackend {
     const ms = Number(await this.#link.run("ttl", () => this.#client.pttl(k), key));
     if (ms === -2) return undefined;
     if (ms === -1) return Number.POSITIVE_INFINITY;
-    return ms / 1000;
+    // PTTL counts to Redis's `when`, one short of the deadline (see pxOf).
+    return (ms + 1) / 1000;
   }
 
   async incr(key: string, amount?: number, options?: TtlOption): Promise<number> {

@@ -253,6 +253,35 @@ export function defineTtlTests(options: ConformanceOptions): void {
       ).toBeLessThan(1e-6);
     });
 
+    // SPEC "TTL": "ttlSeconds must be a finite number > 0": any of them, however large.
+    // Timers clamp delays over 2^31 - 1 ms (24.8 days) to 1 ms, and 1e308 * 1000 overflows
+    // to Infinity, which would read back as "no TTL".
+    it("keeps long TTLs: 30 days, 1e7 s, 1e12 s, and a huge one as a finite TTL", async () => {
+      const kv = h.kv;
+      const month = 30 * 24 * 3600;
+      await kv.set("month", 1, { ttlSeconds: month });
+      await kv.set("e7", 1, { ttlSeconds: 1e7 });
+      await kv.set("e12", 1, { ttlSeconds: 1e12 });
+      await kv.set("huge", 1, { ttlSeconds: 1e308 });
+      await h.later(50);
+      for (const [key, s] of [
+        ["month", month],
+        ["e7", 1e7],
+        ["e12", 1e12],
+      ] as const) {
+        expect(await kv.get(key), `${key} is live after 50 ms`).toBe(1);
+        const left = (await kv.ttl(key)) as number;
+        expect(left, `ttl(${key})`).toBeLessThanOrEqual(s);
+        expect(left, `ttl(${key})`).toBeGreaterThan(s - 60);
+      }
+      expect(await kv.get("huge"), "a key with ttlSeconds 1e308 is live").toBe(1);
+      const huge = (await kv.ttl("huge")) as number;
+      expect(
+        Number.isFinite(huge) && huge > 1e12,
+        `ttl of 1e308 is a finite TTL (got ${huge})`,
+      ).toBe(true);
+    });
+
     // SPEC "TTL": "Operations that replace a value (set, mset) give it the TTL passed, or
     // none: a set without ttlSeconds clears an earlier TTL."
     it("set gives the TTL passed or none, replacing an earlier one", async () => {
