@@ -83,7 +83,8 @@ const COMPACT_SLACK = 1024;
  * `start = n - 1` and `ttl = D - n`; lru-cache then finds it stale when
  * `m - (n - 1) > D - n`, that is exactly when `m >= D`, and reports
  * `getRemainingTTL = D - m - 1`, so `D = m + remaining + 1`. `start` is never below 1.
- * A clock with fractional milliseconds is floored to whole ones.
+ * A clock with fractional milliseconds is read as whole ones (floored), and a deadline
+ * is rounded up to the next tick (`#deadline`): never early, at most under 1 ms late.
  *
  * ## Expiry and eviction
  * Expired entries still take room until removed. As in @kv/memory, reads never remove
@@ -104,6 +105,8 @@ export class LruBackend implements KVBackend {
   readonly #origin: number;
   /** The current operation's instant, in ticks; what lru-cache's `perf.now()` returns. */
   #now = FIRST_TICK;
+  /** The clock's reading at the current operation, fraction included. */
+  #instant = 0;
   readonly #max: number | undefined;
   readonly #maxBytes: number | undefined;
   readonly #maxValueBytes: number;
@@ -178,8 +181,8 @@ export class LruBackend implements KVBackend {
     const ttlMs = ttlFromOptions("set", options);
     const json = encodeValue("set", value, this.#maxValueBytes);
     const size = this.#sizeOf("set", key, json);
-    const now = this.#tick();
-    this.#write(key, json, size, ttlMs === undefined ? NO_DEADLINE : now + ttlMs, true);
+    this.#tick();
+    this.#write(key, json, size, ttlMs === undefined ? NO_DEADLINE : this.#deadline(ttlMs), true);
     this.#settle();
   }
 
@@ -203,7 +206,7 @@ export class LruBackend implements KVBackend {
     this.#open(method);
     assertKey(method, key);
     const append = prepareListAppend(method, items, options);
-    const now = this.#tick();
+    this.#tick();
     try {
       const json = this.#cache.get(key);
       const plan = planListAppend(method, key, json, append, this.#maxValueBytes);
@@ -214,7 +217,7 @@ export class LruBackend implements KVBackend {
       const size = this.#sizeOf(method, key, plan.text);
       // In place: a TTL passed sets the deadline, none keeps the one the list had.
       if (append.ttlMs !== undefined) {
-        this.#write(key, plan.text, size, now + append.ttlMs, true);
+        this.#write(key, plan.text, size, this.#deadline(append.ttlMs), true);
       } else {
         this.#write(key, plan.text, size, this.#keptDeadline(key, json), false);
       }
@@ -265,8 +268,8 @@ export class LruBackend implements KVBackend {
     // Every pair is checked, encoded and sized before the first write: all or nothing.
     const encoded = encodeEntries("mset", entries, this.#maxValueBytes);
     const sizes = this.#batchSizes(encoded);
-    const now = this.#tick();
-    const deadline = ttlMs === undefined ? NO_DEADLINE : now + ttlMs;
+    this.#tick();
+    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#deadline(ttlMs);
     let i = 0;
     for (const [key, json] of encoded) this.#write(key, json, sizes[i++]!, deadline, true);
     this.#settle();
@@ -276,14 +279,14 @@ export class LruBackend implements KVBackend {
     this.#open("expire");
     assertKey("expire", key);
     const ttlMs = ttlToMs("expire", ttlSeconds);
-    const now = this.#tick();
+    this.#tick();
     const json = this.#cache.get(key);
     if (json === undefined) {
       this.#settle();
       return false;
     }
     // The same text again: lru-cache keeps the entry (no dispose) and takes the new TTL.
-    this.#write(key, json, this.#sizeOf("expire", key, json), now + ttlMs, true);
+    this.#write(key, json, this.#sizeOf("expire", key, json), this.#deadline(ttlMs), true);
     this.#settle();
     return true;
   }
@@ -339,14 +342,14 @@ export class LruBackend implements KVBackend {
     assertKey("incr", key);
     const by = resolveAmount("incr", amount);
     const ttlMs = ttlFromOptions("incr", options);
-    const now = this.#tick();
+    this.#tick();
     try {
       const json = this.#cache.get(key);
       const next = incremented("incr", key, json === undefined ? undefined : JSON.parse(json), by);
       const text = String(next);
       const size = this.#sizeOf("incr", key, text);
       if (ttlMs !== undefined) {
-        this.#write(key, text, size, now + ttlMs, true);
+        this.#write(key, text, size, this.#deadline(ttlMs), true);
       } else {
         this.#write(key, text, size, this.#keptDeadline(key, json), false);
       }
@@ -392,9 +395,20 @@ export class LruBackend implements KVBackend {
 
   /** Reads the clock into `#now` (whole ms, never going back) and returns it. */
   #tick(): number {
-    const tick = Math.floor(this.#clock.now()) - this.#origin;
+    const instant = this.#clock.now();
+    this.#instant = instant;
+    const tick = Math.floor(instant) - this.#origin;
     if (tick > this.#now) this.#now = tick;
     return this.#now;
+  }
+
+  /**
+   * The tick of a deadline `ttlMs` from the current operation's instant. Ticks are whole
+   * milliseconds and the instant may have a fraction: rounding the deadline up means an
+   * entry is never expired before SPEC.md's `t + ttl` (at most under 1 ms after it).
+   */
+  #deadline(ttlMs: number): number {
+    return Math.max(this.#now + 1, Math.ceil(this.#instant + ttlMs) - this.#origin);
   }
 
   /**
