@@ -68,7 +68,12 @@ export function prepareListAppend(
     if (!isPlainObject(item)) {
       throw invalidArgument(method, `items[${i}] must be a plain object`, item);
     }
-    const id = Object.hasOwn(item, idKey) ? item[idKey] : undefined;
+    // The id must be what gets stored: a toJSON could write other data than the object
+    // holds, and a non-enumerable field is left out of the JSON.
+    if (typeof item.toJSON === "function") {
+      throw invalidArgument(method, `items[${i}] must be a plain object without toJSON`, item);
+    }
+    const id = Object.prototype.propertyIsEnumerable.call(item, idKey) ? item[idKey] : undefined;
     if (!isId(id)) {
       throw invalidArgument(method, `items[${i}].${idKey} must be a string or a finite number`, id);
     }

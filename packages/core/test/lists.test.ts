@@ -52,6 +52,15 @@ describe("prepareListAppend", () => {
     );
   });
 
+  it("takes the id only from what is stored: no toJSON, no non-enumerable id", () => {
+    const twisted = { id: 1, toJSON: () => ({ id: 2 }) };
+    expect(() => prepareListAppend("listAppendUnique", [twisted], undefined)).toThrow(/toJSON/);
+    const hidden = Object.defineProperty({}, "id", { value: 1, enumerable: false });
+    expect(() => prepareListAppend("listAppendUnique", [hidden], undefined)).toThrow(
+      /items\[0\]\.id/,
+    );
+  });
+
   it("uses own fields only for ids", () => {
     expect(() => prepareListAppend("listAppendUnique", [{}], { idKey: "toString" })).toThrow(
       /toString/,
