@@ -333,8 +333,12 @@ export class LruBackend implements KVBackend {
     this.#tick();
     if (!this.#cache.has(key)) return undefined;
     const left = this.#cache.getRemainingTTL(key);
-    // `left` is `D - now - 1` in whole milliseconds (see "Time"): seconds at ms precision.
-    return left === Number.POSITIVE_INFINITY ? left : (left + 1) / 1000;
+    if (left === Number.POSITIVE_INFINITY) return left;
+    // `left` is `D - now - 1` in ticks (see "Time"). Counted from the clock's exact
+    // instant, not its tick, so a deadline rounded up to a whole tick never reports more
+    // than the TTL given; a live key reports at least 1 ms.
+    const exact = this.#now + left + 1 + this.#origin - this.#instant;
+    return Math.max(1, Math.floor(exact)) / 1000;
   }
 
   async incr(key: string, amount?: number, options?: TtlOption): Promise<number> {

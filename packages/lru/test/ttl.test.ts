@@ -31,9 +31,13 @@ describe("TTL on the injected clock", () => {
   it("never expires early on a clock with fractions of a millisecond", async () => {
     const { clock, kv } = backend(10.5);
     await kv.set("k", "v", { ttlSeconds: 1 }); // deadline 1010.5
-    clock.advance(999.9); // 1010.4
+    expect(await kv.ttl("k")).toBe(1); // never more than the TTL given
+    clock.advance(499.75); // 510.25
+    expect(await kv.ttl("k")).toBe(0.5);
+    clock.advance(500.15); // 1010.4
     expect(await kv.get("k")).toBe("v");
     expect(await kv.exists("k")).toBe(true);
+    expect(await kv.ttl("k")).toBe(0.001);
     clock.advance(1); // 1011.4: past the deadline, past the tick it was rounded up to
     expect(await kv.get("k", "gone")).toBe("gone");
     expect(await kv.ttl("k")).toBeUndefined();
