@@ -17,6 +17,8 @@ const HOST = "127.0.0.1";
 const POLL_MS = 20;
 const STARTUP_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 3_000;
+/** What redis-server writes to its log once it accepts connections. */
+const READY_LINE = "Ready to accept connections";
 
 // ---------------------------------------------------------------------------------------
 // Discovery
@@ -59,42 +61,46 @@ export function requireRedisOrSkip(): { available: boolean; reason?: string } {
 
 // ---------------------------------------------------------------------------------------
 // Ports
+//
+// Several test files, and several packages' test runs, start servers at the same time.
+// Two rules keep them from colliding:
+// - Ports come from 10000..22767, below Linux's ephemeral range (32768..60999), so no
+//   outgoing connection of any process is ever given one of them; a cluster node's bus
+//   port (`port + 10000`) stays below that range too.
+// - A port that looked free can still be taken by someone else before the server binds
+//   it. The server then exits with "Address already in use" in its own log, and the
+//   caller starts it again on another port (see `startRedis`). A server is only taken
+//   as up once its own log says so: a PING could be answered by a stranger's server.
 
-function tryListen(port: number): Promise<number | undefined> {
+const PORT_LOW = 10_000;
+const PORT_HIGH = 22_767;
+const BUS_OFFSET = 10_000;
+/** Ports this process handed out already (and their bus ports), never handed out twice. */
+const handedOut = new Set<number>();
+
+function tryListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once("error", () => resolve(undefined));
-    server.listen({ port, host: HOST, exclusive: true }, () => {
-      const address = server.address();
-      const bound = typeof address === "object" && address !== null ? address.port : undefined;
-      server.close(() => resolve(bound));
-    });
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: HOST, exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
 
-/** A port the OS just handed out on the loopback interface (free a moment ago). */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await tryListen(0);
-    if (port !== undefined) return port;
-  }
-  throw new Error("redis-harness: could not get a free loopback port");
-}
-
 /**
- * A cluster node also listens on its bus port, `port + 10000`: both must be free, and the
- * OS's ephemeral range (up to 60999) can't promise that, so pick in 10000..55535 ourselves.
+ * A loopback port that is free right now, and whose cluster bus port is free too. Not
+ * a promise that it stays free: whoever binds it must be ready to try another.
  */
-async function freeClusterPort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 10_000 + Math.floor(Math.random() * 45_535);
-    if (taken.has(port) || taken.has(port + 10_000) || taken.has(port - 10_000)) continue;
-    if ((await tryListen(port)) === undefined) continue;
-    if ((await tryListen(port + 10_000)) === undefined) continue;
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW + 1));
+    if (handedOut.has(port) || handedOut.has(port + BUS_OFFSET)) continue;
+    if (!(await tryListen(port)) || !(await tryListen(port + BUS_OFFSET))) continue;
+    handedOut.add(port);
+    handedOut.add(port + BUS_OFFSET);
     return port;
   }
-  throw new Error("redis-harness: could not find a free port pair for a cluster node");
+  throw new Error("redis-harness: could not find a free loopback port");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -260,9 +266,11 @@ class StartupError extends Error {
   }
 }
 
-/** Spawns `redis-server` on `port` in `dir` and resolves once it answers PING. */
+/** Spawns `redis-server` on `port` in `dir` and resolves once its log says it is ready. */
 async function spawnServer(port: number, dir: string, extraArgs: string[]): Promise<ChildProcess> {
   installCleanup();
+  // A restart appends to the same log: start it empty so an old ready line cannot count.
+  rmSync(join(dir, "redis.log"), { force: true });
   const args = [
     "--port",
     String(port),
@@ -288,19 +296,15 @@ async function spawnServer(port: number, dir: string, extraArgs: string[]): Prom
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
-    try {
-      if ((await redisCommand(port, "PING")) === "PONG") return child;
-    } catch (err) {
-      // A server started with --requirepass answers NOAUTH: it is up. Else: not yet.
-      if ((err as Error).message.startsWith("NOAUTH")) return child;
-    }
+    // Our server's own log, not a PING: a PING could reach a stranger's server on the port.
+    if (readLog(dir).includes(READY_LINE)) return child;
     await sleep(POLL_MS);
   }
   const log = readLog(dir);
   if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
   await waitForExit(child, STOP_TIMEOUT_MS);
   throw new StartupError(
-    `redis-harness: redis-server on ${HOST}:${port} did not answer PING within ${STARTUP_TIMEOUT_MS} ms. Its log:\n${log}`,
+    `redis-harness: redis-server on ${HOST}:${port} did not start within ${STARTUP_TIMEOUT_MS} ms. Its log:\n${log}`,
     /address already in use/i.test(log),
   );
 }
@@ -358,7 +362,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
     } catch (err) {
       // Someone took the port between our probe and the server's bind: try another.
       const retry = err instanceof StartupError && err.portInUse && opts.port === undefined;
-      if (!retry || attempt >= 5) {
+      if (!retry || attempt >= 20) {
         rmSync(dir, { recursive: true, force: true });
         dirs.delete(dir);
         throw err;
@@ -447,13 +451,11 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
   const servers: RedisServer[] = [];
   const stopAll = () => Promise.all(servers.map((s) => s.stop())).then(() => undefined);
   try {
-    const taken = new Set<number>();
     for (let i = 0; i < masters; i++) {
-      const port = await freeClusterPort(taken);
-      taken.add(port);
+      // No fixed port: a node that loses its port (or bus port) to a race starts again
+      // on another; `freePort` checked the bus port too.
       servers.push(
         await startRedis({
-          port,
           args: [
             "--cluster-enabled",
             "yes",
