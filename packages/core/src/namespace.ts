@@ -1,5 +1,12 @@
 import { closedError, invalidArgument } from "./errors.js";
-import type { Entries, KVBackend, ListAppendOptions, ScanOptions, TtlOption } from "./types.js";
+import type {
+  Entries,
+  KVBackend,
+  ListAppendOptions,
+  PopOptions,
+  ScanOptions,
+  TtlOption,
+} from "./types.js";
 import {
   assertKey,
   assertKeys,
@@ -65,8 +72,8 @@ class NamespacedBackend implements KVBackend {
     return this.#inner.listAppendUnique(this.#key("listAppendUnique", key), items, options);
   }
 
-  async listPopAll<T>(key: string): Promise<T[]> {
-    return this.#inner.listPopAll(this.#key("listPopAll", key));
+  async listPopAll<T>(key: string, options?: PopOptions): Promise<T[]> {
+    return this.#inner.listPopAll(this.#key("listPopAll", key), options);
   }
 
   async mget<T>(keys: string[]): Promise<(T | undefined)[]> {

@@ -13,14 +13,35 @@ export const NO_DEADLINE = Number.POSITIVE_INFINITY;
 export const MAX_TTL_MS = 2 ** 52;
 
 /**
- * `ttlSeconds` as whole milliseconds, `ceil(s * 1000)` as SPEC.md writes it (at most
- * `MAX_TTL_MS`). Throws KV_INVALID_ARGUMENT unless it is a finite number > 0.
+ * How far below a whole millisecond `s * 1000` may land and still count as it: the
+ * product of a decimal number of seconds and 1000 is not always exact in binary
+ * (`1.1 * 1000` is 1100.0000000000002), and SPEC.md wants 1.1 s to be 1100 ms.
+ */
+const ROUNDING_SLACK_MS = 1e-6;
+
+/**
+ * `ttlSeconds` as whole milliseconds, `max(1, ceil(s * 1000 - 1e-6))` as SPEC.md writes
+ * it (at most `MAX_TTL_MS`). Throws KV_INVALID_ARGUMENT unless it is a finite number > 0.
  */
 export function ttlToMs(method: string, ttlSeconds: unknown, name = "ttlSeconds"): number {
   if (typeof ttlSeconds !== "number" || !(ttlSeconds > 0) || ttlSeconds === Infinity) {
     throw invalidArgument(method, `${name} must be a finite number > 0`, ttlSeconds);
   }
-  return Math.min(Math.ceil(ttlSeconds * 1000), MAX_TTL_MS);
+  const ms = Math.ceil(ttlSeconds * 1000 - ROUNDING_SLACK_MS);
+  return ms < 1 ? 1 : ms > MAX_TTL_MS ? MAX_TTL_MS : ms;
+}
+
+/**
+ * The deadline of an in-place change (`listAppendUnique`, `incr`, SPEC.md "TTL"): a TTL
+ * passed sets one `ttlMs` from `now`; none keeps the deadline the key had
+ * (`NO_DEADLINE` for a new key or one without TTL).
+ */
+export function keepOrSetDeadline(
+  current: number | undefined,
+  now: number,
+  ttlMs: number | undefined,
+): number {
+  return ttlMs === undefined ? (current ?? NO_DEADLINE) : now + ttlMs;
 }
 
 /**

@@ -18,6 +18,16 @@ export interface ScanOptions {
   after?: string;
 }
 
+export interface PopOptions {
+  /**
+   * Wait up to this many seconds (finite, > 0) for the key to hold a non-empty list, then
+   * pop it; `[]` when the time passes first. Without it, `listPopAll` does not wait.
+   */
+  waitSeconds?: number;
+  /** Aborts the wait: the call rejects with the signal's reason and pops nothing. */
+  signal?: AbortSignal;
+}
+
 /** Key-value pairs for `mset`: a record, a `Map`, or any iterable of `[key, value]` pairs. */
 export type Entries = Record<string, JsonValue> | Iterable<readonly [string, JsonValue]>;
 
@@ -38,8 +48,11 @@ export interface KVBackend {
     items: T[],
     options?: ListAppendOptions,
   ): Promise<T[]>;
-  /** Returns the list and deletes the key in one atomic step; `[]` when missing. */
-  listPopAll<T = JsonValue>(key: string): Promise<T[]>;
+  /**
+   * Returns the list and deletes the key in one atomic step; `[]` when missing. With
+   * `waitSeconds`, first waits (without polling) until the key holds a non-empty list.
+   */
+  listPopAll<T = JsonValue>(key: string, options?: PopOptions): Promise<T[]>;
   /** One slot per key, in order; `undefined` for missing or expired keys. */
   mget<T = JsonValue>(keys: string[]): Promise<(T | undefined)[]>;
   /** Writes every entry with the one shared TTL; all or nothing. */

@@ -6,7 +6,7 @@ import {
   encodeValue,
   isKVError,
   resolveMaxValueBytes,
-} from "../src/index.js";
+} from "./internals.js";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

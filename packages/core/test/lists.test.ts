@@ -7,7 +7,7 @@ import {
   itemsToAppend,
   planListAppend,
   prepareListAppend,
-} from "../src/index.js";
+} from "./internals.js";
 
 describe("prepareListAppend", () => {
   it("dedupes within the call, first occurrence wins; ids compare by type", () => {

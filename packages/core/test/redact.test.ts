@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactUrl } from "../src/index.js";
+import { redactUrl } from "./internals.js";
 
 describe("redactUrl", () => {
   it("hides the password and secret-looking query values, keeps the rest", () => {

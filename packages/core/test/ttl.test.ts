@@ -8,7 +8,7 @@ import {
   secondsLeft,
   ttlFromOptions,
   ttlToMs,
-} from "../src/index.js";
+} from "./internals.js";
 
 describe("TTL arithmetic", () => {
   it("turns seconds into whole milliseconds, rounding up", () => {
@@ -16,6 +16,15 @@ describe("TTL arithmetic", () => {
     expect(ttlToMs("set", 0.0015)).toBe(2);
     expect(ttlToMs("set", 0.0001)).toBe(1);
     expect(ttlToMs("set", 2.5)).toBe(2500);
+  });
+
+  it("forgives the binary rounding of s * 1000 (SPEC v2): 1.1 s is 1100 ms", () => {
+    expect(1.1 * 1000).toBeGreaterThan(1100);
+    expect(ttlToMs("set", 1.1)).toBe(1100);
+    expect(ttlToMs("set", 0.07)).toBe(70);
+    expect(ttlToMs("set", 4.35)).toBe(4350);
+    expect(ttlToMs("set", 1.0001)).toBe(1001);
+    expect(ttlToMs("set", 1e-9)).toBe(1);
   });
 
   it("keeps very long TTLs at MAX_TTL_MS, never Infinity", () => {

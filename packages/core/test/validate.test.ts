@@ -9,7 +9,7 @@ import {
   resolveAmount,
   resolveLimit,
   resolveScan,
-} from "../src/index.js";
+} from "./internals.js";
 
 function code(fn: () => unknown): string {
   try {

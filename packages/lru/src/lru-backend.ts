@@ -1,32 +1,17 @@
 import {
-  assertKey,
-  assertKeys,
   type Clock,
-  closedError,
-  DEFAULT_PURGE_LIMIT,
   decodeList,
   describeValue,
-  type Entries,
-  encodeEntries,
-  encodeValue,
   incremented,
-  type JsonValue,
-  type KVBackend,
   KVError,
-  type ListAppendOptions,
+  KVStore,
   NO_DEADLINE,
+  type PreparedAppend,
   planListAppend,
-  prepareListAppend,
-  resolveAmount,
-  resolveLimit,
-  resolveScan,
-  type ScanOptions,
+  type ResolvedScan,
   systemClock,
-  type TtlOption,
-  ttlFromOptions,
-  ttlToMs,
   utf8Length,
-} from "@kv/core";
+} from "@kv/core/adapter";
 import { LRUCache } from "lru-cache";
 import { DeadlineIndex } from "./deadline-index.js";
 import {
@@ -97,7 +82,7 @@ const COMPACT_SLACK = 1024;
  * an injected clock cannot drive, and the bound on the cache already caps what expired
  * entries can hold.
  */
-export class LruBackend implements KVBackend {
+export class LruBackend extends KVStore {
   readonly #cache: LRUCache<string, string>;
   readonly #index = new DeadlineIndex();
   readonly #clock: Clock;
@@ -109,7 +94,6 @@ export class LruBackend implements KVBackend {
   #instant = 0;
   readonly #max: number | undefined;
   readonly #maxBytes: number | undefined;
-  readonly #maxValueBytes: number;
   readonly #onEvict: ((key: string, reason: EvictionReason) => void) | undefined;
   /** Drops waiting for `onEvict`, delivered when the operation that caused them ends. */
   #dropped: [string, EvictionReason][] = [];
@@ -117,15 +101,20 @@ export class LruBackend implements KVBackend {
   #misses = 0;
   #evictions = 0;
   #expirations = 0;
-  #closed = false;
 
   constructor(options: LruBackendOptions) {
     const resolved = resolveOptions(options);
+    // Every write goes through this object: a write that fills a list hands it straight
+    // to a waiting `listPopAll`.
+    super({
+      name: "LruBackend",
+      maxValueBytes: resolved.maxValueBytes,
+      wakeups: "own-writes",
+    });
     this.#clock = resolved.clock ?? systemClock;
     this.#origin = Math.floor(this.#clock.now()) - FIRST_TICK;
     this.#max = resolved.max;
     this.#maxBytes = resolved.maxBytes;
-    this.#maxValueBytes = resolved.maxValueBytes;
     this.#onEvict = resolved.onEvict;
     this.#cache = new LRUCache<string, string>({
       max: this.#max ?? 0,
@@ -161,34 +150,52 @@ export class LruBackend implements KVBackend {
     };
   }
 
-  async get<T = JsonValue>(key: string, defaultValue?: T): Promise<T | undefined> {
-    this.#open("get");
-    assertKey("get", key);
+  // The engine (see KVStore): arguments are checked, values are JSON text, TTLs whole ms.
+  // Each method runs in one synchronous stretch (see "No lock needed").
+
+  protected _get(key: string): string | undefined {
     this.#tick();
     const json = this.#cache.get(key);
     if (json === undefined) {
       this.#misses++;
       this.#settle();
-      return defaultValue;
+    } else {
+      this.#hits++;
     }
-    this.#hits++;
-    return JSON.parse(json) as T;
+    return json;
   }
 
-  async set(key: string, value: JsonValue, options?: TtlOption): Promise<void> {
-    this.#open("set");
-    assertKey("set", key);
-    const ttlMs = ttlFromOptions("set", options);
-    const json = encodeValue("set", value, this.#maxValueBytes);
+  protected override _mget(keys: string[]): (string | undefined)[] {
+    this.#tick();
+    const out = new Array<string | undefined>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const json = this.#cache.get(keys[i]!);
+      if (json === undefined) this.#misses++;
+      else this.#hits++;
+      out[i] = json;
+    }
+    this.#settle();
+    return out;
+  }
+
+  protected _set(key: string, json: string, ttlMs: number | undefined): void {
     const size = this.#sizeOf("set", key, json);
     this.#tick();
     this.#write(key, json, size, ttlMs === undefined ? NO_DEADLINE : this.#deadline(ttlMs), true);
     this.#settle();
   }
 
-  async delete(key: string): Promise<boolean> {
-    this.#open("delete");
-    assertKey("delete", key);
+  protected _mset(entries: Map<string, string>, ttlMs: number | undefined): void {
+    // Every entry is sized before the first write: all or nothing.
+    const sizes = this.#batchSizes(entries);
+    this.#tick();
+    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#deadline(ttlMs);
+    let i = 0;
+    for (const [key, json] of entries) this.#write(key, json, sizes[i++]!, deadline, true);
+    this.#settle();
+  }
+
+  protected _delete(key: string): boolean {
     this.#tick();
     // Whatever is stored goes, live or expired (as in @kv/memory); only a live key counts.
     const live = this.#cache.has(key);
@@ -197,23 +204,16 @@ export class LruBackend implements KVBackend {
     return live;
   }
 
-  async listAppendUnique<T extends object>(
-    key: string,
-    items: T[],
-    options?: ListAppendOptions,
-  ): Promise<T[]> {
+  protected _listAppend(key: string, append: PreparedAppend): unknown[] {
     const method = "listAppendUnique";
-    this.#open(method);
-    assertKey(method, key);
-    const append = prepareListAppend(method, items, options);
     this.#tick();
     try {
       const json = this.#cache.get(key);
-      const plan = planListAppend(method, key, json, append, this.#maxValueBytes);
+      const plan = planListAppend(method, key, json, append, this.maxValueBytes);
       // An empty call on a missing key stores nothing (SPEC.md "Lists").
       if (plan.text === undefined) return [];
       // Nothing new and no TTL to set: the entry stays as it is.
-      if (plan.added === 0 && append.ttlMs === undefined) return plan.list as T[];
+      if (plan.added === 0 && append.ttlMs === undefined) return plan.list;
       const size = this.#sizeOf(method, key, plan.text);
       // In place: a TTL passed sets the deadline, none keeps the one the list had.
       if (append.ttlMs !== undefined) {
@@ -221,64 +221,26 @@ export class LruBackend implements KVBackend {
       } else {
         this.#write(key, plan.text, size, this.#keptDeadline(key, json), false);
       }
-      return plan.list as T[];
+      return plan.list;
     } finally {
       this.#settle();
     }
   }
 
-  async listPopAll<T = JsonValue>(key: string): Promise<T[]> {
-    this.#open("listPopAll");
-    assertKey("listPopAll", key);
+  protected _listPop(key: string): unknown[] {
     this.#tick();
     try {
       const json = this.#cache.get(key);
       if (json === undefined) return [];
       const list = decodeList("listPopAll", key, json);
       this.#cache.delete(key);
-      return list as T[];
+      return list;
     } finally {
       this.#settle();
     }
   }
 
-  async mget<T = JsonValue>(keys: string[]): Promise<(T | undefined)[]> {
-    this.#open("mget");
-    assertKeys("mget", keys);
-    this.#tick();
-    // Pushed, not `new Array(n)`: a miss must be a real `undefined` slot, not a hole.
-    const out: (T | undefined)[] = [];
-    for (const key of keys) {
-      const json = this.#cache.get(key);
-      if (json === undefined) {
-        this.#misses++;
-        out.push(undefined);
-      } else {
-        this.#hits++;
-        out.push(JSON.parse(json) as T);
-      }
-    }
-    this.#settle();
-    return out;
-  }
-
-  async mset(entries: Entries, options?: TtlOption): Promise<void> {
-    this.#open("mset");
-    const ttlMs = ttlFromOptions("mset", options);
-    // Every pair is checked, encoded and sized before the first write: all or nothing.
-    const encoded = encodeEntries("mset", entries, this.#maxValueBytes);
-    const sizes = this.#batchSizes(encoded);
-    this.#tick();
-    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#deadline(ttlMs);
-    let i = 0;
-    for (const [key, json] of encoded) this.#write(key, json, sizes[i++]!, deadline, true);
-    this.#settle();
-  }
-
-  async expire(key: string, ttlSeconds: number): Promise<boolean> {
-    this.#open("expire");
-    assertKey("expire", key);
-    const ttlMs = ttlToMs("expire", ttlSeconds);
+  protected _expire(key: string, ttlMs: number): boolean {
     this.#tick();
     const json = this.#cache.get(key);
     if (json === undefined) {
@@ -299,13 +261,11 @@ export class LruBackend implements KVBackend {
    * cost is O(limit · log n) whatever the cache's size. Each candidate is confirmed with
    * lru-cache before it is counted, and lru-cache itself removes it (reason "expire").
    */
-  async purgeExpired(limit?: number): Promise<number> {
-    this.#open("purgeExpired");
-    const most = resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT);
+  protected _purgeExpired(limit: number): number {
     const now = this.#tick();
     const index = this.#index;
     let removed = 0;
-    while (removed < most && index.firstDeadline() <= now) {
+    while (removed < limit && index.firstDeadline() <= now) {
       const key = index.firstKey();
       const deadline = index.firstDeadline();
       index.shift();
@@ -320,16 +280,12 @@ export class LruBackend implements KVBackend {
     return removed;
   }
 
-  async exists(key: string): Promise<boolean> {
-    this.#open("exists");
-    assertKey("exists", key);
+  protected override _exists(key: string): boolean {
     this.#tick();
     return this.#cache.has(key);
   }
 
-  async ttl(key: string): Promise<number | undefined> {
-    this.#open("ttl");
-    assertKey("ttl", key);
+  protected _ttl(key: string): number | undefined {
     this.#tick();
     if (!this.#cache.has(key)) return undefined;
     const left = this.#cache.getRemainingTTL(key);
@@ -338,18 +294,15 @@ export class LruBackend implements KVBackend {
     // instant, not its tick, so a deadline rounded up to a whole tick never reports more
     // than the TTL given; a live key reports at least 1 ms.
     const exact = this.#now + left + 1 + this.#origin - this.#instant;
-    return Math.max(1, Math.floor(exact)) / 1000;
+    return Math.max(1, Math.floor(exact));
   }
 
-  async incr(key: string, amount?: number, options?: TtlOption): Promise<number> {
-    this.#open("incr");
-    assertKey("incr", key);
-    const by = resolveAmount("incr", amount);
-    const ttlMs = ttlFromOptions("incr", options);
+  protected _incr(key: string, amount: number, ttlMs: number | undefined): number {
     this.#tick();
     try {
       const json = this.#cache.get(key);
-      const next = incremented("incr", key, json === undefined ? undefined : JSON.parse(json), by);
+      const current = json === undefined ? undefined : JSON.parse(json);
+      const next = incremented("incr", key, current, amount);
       const text = String(next);
       const size = this.#sizeOf("incr", key, text);
       if (ttlMs !== undefined) {
@@ -368,9 +321,7 @@ export class LruBackend implements KVBackend {
    * recency order, so the matching live keys are collected and sorted each time. Fine
    * for listing a namespace of a bounded cache; a sorted index would tax every write.
    */
-  async scanPrefix(prefix: string, options?: ScanOptions): Promise<string[]> {
-    this.#open("scanPrefix");
-    const scan = resolveScan("scanPrefix", prefix, options);
+  protected _scanPrefix(scan: ResolvedScan): string[] {
     this.#tick();
     const keys: string[] = [];
     // keys() skips expired entries and leaves recency alone.
@@ -384,17 +335,11 @@ export class LruBackend implements KVBackend {
     return keys.length > scan.limit ? keys.slice(0, scan.limit) : keys;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected override _close(): void {
     // Reason "delete" for every entry: the caller's doing, not reported to onEvict.
     this.#cache.clear();
     this.#index.clear();
     this.#dropped = [];
-  }
-
-  #open(method: string): void {
-    if (this.#closed) throw closedError(method);
   }
 
   /** Reads the clock into `#now` (whole ms, never going back) and returns it. */

@@ -1,4 +1,4 @@
-import { type Clock, invalidArgument, resolveMaxValueBytes } from "@kv/core";
+import { type Clock, invalidArgument, resolveMaxValueBytes } from "@kv/core/adapter";
 
 /**
  * Why the cache dropped an entry the caller did not delete:

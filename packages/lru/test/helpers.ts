@@ -1,4 +1,4 @@
-import { utf8Length } from "@kv/core";
+import { utf8Length } from "@kv/core/adapter";
 
 /** A small deterministic generator (xorshift32), so churn tests replay the same run. */
 export function seeded(seed: number): (n: number) => number {

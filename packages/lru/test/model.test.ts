@@ -1,4 +1,5 @@
-import { isKVError, ManualClock, ttlToMs } from "@kv/core";
+import { isKVError, ManualClock } from "@kv/core";
+import { ttlToMs } from "@kv/core/adapter";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type EvictionReason, LruBackend } from "../src/index.js";

@@ -1,32 +1,19 @@
 import {
-  assertKey,
-  assertKeys,
   type Clock,
-  closedError,
   DEFAULT_PURGE_LIMIT,
   decodeList,
-  type Entries,
-  encodeEntries,
-  encodeValue,
   incremented,
   invalidArgument,
-  type JsonValue,
-  type KVBackend,
-  type ListAppendOptions,
+  KVStore,
+  keepOrSetDeadline,
   NO_DEADLINE,
+  type PreparedAppend,
   planListAppend,
-  prepareListAppend,
-  resolveAmount,
+  type ResolvedScan,
   resolveLimit,
-  resolveMaxValueBytes,
-  resolveScan,
-  type ScanOptions,
-  secondsLeft,
   systemClock,
-  type TtlOption,
-  ttlFromOptions,
   ttlToMs,
-} from "@kv/core";
+} from "@kv/core/adapter";
 import { ExpiryIndex } from "./expiry-index.js";
 
 export interface MemoryBackendOptions {
@@ -89,20 +76,20 @@ interface Entry {
  * deletes its key. `purgeExpired` takes them from the expiry index (see ExpiryIndex), soonest
  * first, at a cost in proportion to `limit`, not to the store's size.
  */
-export class MemoryBackend implements KVBackend {
+export class MemoryBackend extends KVStore {
   readonly #map = new Map<string, Entry>();
   readonly #expiry = new ExpiryIndex<Entry>();
   readonly #clock: Clock;
-  readonly #maxValueBytes: number;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #closed = false;
 
   constructor(options: MemoryBackendOptions = {}) {
     if (typeof options !== "object" || options === null) {
       throw invalidArgument("MemoryBackend", "options must be an object", options);
     }
+    // Every write goes through this object: a write that fills a list hands it straight
+    // to a waiting `listPopAll`.
+    super({ name: "MemoryBackend", maxValueBytes: options.maxValueBytes, wakeups: "own-writes" });
     this.#clock = options.clock ?? systemClock;
-    this.#maxValueBytes = resolveMaxValueBytes("MemoryBackend", options.maxValueBytes);
     const interval = options.purgeIntervalSeconds ?? (options.clock === undefined ? 1 : false);
     const batch = resolveLimit(
       "MemoryBackend",
@@ -113,7 +100,7 @@ export class MemoryBackend implements KVBackend {
     if (interval !== false) {
       const ms = ttlToMs("MemoryBackend", interval, "purgeIntervalSeconds");
       // setInterval turns delays over 2^31 - 1 ms into 1 ms: clamp instead.
-      this.#timer = setInterval(() => this.#purge(batch), Math.min(ms, MAX_TIMER_MS));
+      this.#timer = setInterval(() => this._purgeExpired(batch), Math.min(ms, MAX_TIMER_MS));
       this.#timer.unref();
     }
   }
@@ -123,83 +110,54 @@ export class MemoryBackend implements KVBackend {
     return this.#map.size;
   }
 
-  async get<T = JsonValue>(key: string, defaultValue?: T): Promise<T | undefined> {
-    this.#open("get");
-    assertKey("get", key);
-    const entry = this.#live(key);
-    return entry === undefined ? defaultValue : (JSON.parse(entry.json) as T);
+  // The engine (see KVStore): arguments are checked, values are JSON text, TTLs whole ms.
+  // Each method runs in one synchronous stretch: that is the lock (see above).
+
+  protected _get(key: string): string | undefined {
+    return this.#live(key)?.json;
   }
 
-  async set(key: string, value: JsonValue, options?: TtlOption): Promise<void> {
-    this.#open("set");
-    assertKey("set", key);
-    const ttlMs = ttlFromOptions("set", options);
-    const json = encodeValue("set", value, this.#maxValueBytes);
+  protected override _mget(keys: string[]): (string | undefined)[] {
+    const now = this.#clock.now();
+    const out = new Array<string | undefined>(keys.length);
+    for (let i = 0; i < keys.length; i++) out[i] = this.#live(keys[i]!, now)?.json;
+    return out;
+  }
+
+  protected _set(key: string, json: string, ttlMs: number | undefined): void {
     // The clock is read only for a TTL: a plain set needs no time.
     this.#write(key, json, ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs, ttlMs);
   }
 
-  async delete(key: string): Promise<boolean> {
-    this.#open("delete");
-    assertKey("delete", key);
+  protected _mset(entries: Map<string, string>, ttlMs: number | undefined): void {
+    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs;
+    for (const [key, json] of entries) this.#write(key, json, deadline, ttlMs);
+  }
+
+  protected _delete(key: string): boolean {
     return this.#remove(key);
   }
 
-  async listAppendUnique<T extends object>(
-    key: string,
-    items: T[],
-    options?: ListAppendOptions,
-  ): Promise<T[]> {
-    this.#open("listAppendUnique");
-    assertKey("listAppendUnique", key);
-    const append = prepareListAppend("listAppendUnique", items, options);
+  protected _listAppend(key: string, append: PreparedAppend): unknown[] {
     const now = this.#clock.now();
     const entry = this.#live(key, now);
-    const plan = planListAppend("listAppendUnique", key, entry?.json, append, this.#maxValueBytes);
+    const plan = planListAppend("listAppendUnique", key, entry?.json, append, this.maxValueBytes);
     // An empty call on a missing key stores nothing (SPEC.md "Lists").
     if (plan.text === undefined) return [];
-    // In place: a TTL passed sets the deadline, none keeps the one the list had.
-    const deadline =
-      append.ttlMs === undefined ? (entry?.deadline ?? NO_DEADLINE) : now + append.ttlMs;
+    const deadline = keepOrSetDeadline(entry?.deadline, now, append.ttlMs);
     this.#write(key, plan.text, deadline, append.ttlMs);
-    return plan.list as T[];
+    return plan.list;
   }
 
-  async listPopAll<T = JsonValue>(key: string): Promise<T[]> {
-    this.#open("listPopAll");
-    assertKey("listPopAll", key);
+  protected _listPop(key: string): unknown[] {
     const entry = this.#live(key);
     if (entry === undefined) return [];
     const list = decodeList("listPopAll", key, entry.json);
     this.#remove(key);
-    return list as T[];
+    return list;
   }
 
-  async mget<T = JsonValue>(keys: string[]): Promise<(T | undefined)[]> {
-    this.#open("mget");
-    assertKeys("mget", keys);
-    const now = this.#clock.now();
-    const out = new Array<T | undefined>(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      const entry = this.#live(keys[i]!, now);
-      out[i] = entry === undefined ? undefined : (JSON.parse(entry.json) as T);
-    }
-    return out;
-  }
-
-  async mset(entries: Entries, options?: TtlOption): Promise<void> {
-    this.#open("mset");
-    const ttlMs = ttlFromOptions("mset", options);
-    // Every pair is checked and encoded before the first write: all or nothing.
-    const encoded = encodeEntries("mset", entries, this.#maxValueBytes);
-    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs;
-    for (const [key, json] of encoded) this.#write(key, json, deadline, ttlMs);
-  }
-
-  async expire(key: string, ttlSeconds: number): Promise<boolean> {
-    this.#open("expire");
-    assertKey("expire", key);
-    const ttlMs = ttlToMs("expire", ttlSeconds);
+  protected _expire(key: string, ttlMs: number): boolean {
     const now = this.#clock.now();
     const entry = this.#live(key, now);
     if (entry === undefined) return false;
@@ -208,40 +166,35 @@ export class MemoryBackend implements KVBackend {
     return true;
   }
 
-  async purgeExpired(limit?: number): Promise<number> {
-    this.#open("purgeExpired");
-    return this.#purge(resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT));
+  protected _purgeExpired(limit: number): number {
+    const now = this.#clock.now();
+    let removed = 0;
+    while (removed < limit) {
+      const entry = this.#expiry.takeExpired(now);
+      if (entry === undefined) break;
+      this.#map.delete(entry.key);
+      removed++;
+    }
+    return removed;
   }
 
-  async exists(key: string): Promise<boolean> {
-    this.#open("exists");
-    assertKey("exists", key);
+  protected override _exists(key: string): boolean {
     return this.#live(key) !== undefined;
   }
 
-  async ttl(key: string): Promise<number | undefined> {
-    this.#open("ttl");
-    assertKey("ttl", key);
+  protected _ttl(key: string): number | undefined {
     const now = this.#clock.now();
     const entry = this.#live(key, now);
-    return entry === undefined ? undefined : secondsLeft(entry.deadline, now);
+    if (entry === undefined) return undefined;
+    return entry.deadline === NO_DEADLINE ? NO_DEADLINE : Math.ceil(entry.deadline - now);
   }
 
-  async incr(key: string, amount?: number, options?: TtlOption): Promise<number> {
-    this.#open("incr");
-    assertKey("incr", key);
-    const by = resolveAmount("incr", amount);
-    const ttlMs = ttlFromOptions("incr", options);
+  protected _incr(key: string, amount: number, ttlMs: number | undefined): number {
     const now = this.#clock.now();
     const entry = this.#live(key, now);
-    const next = incremented(
-      "incr",
-      key,
-      entry === undefined ? undefined : JSON.parse(entry.json),
-      by,
-    );
-    const deadline = ttlMs === undefined ? (entry?.deadline ?? NO_DEADLINE) : now + ttlMs;
-    this.#write(key, String(next), deadline, ttlMs);
+    const current = entry === undefined ? undefined : JSON.parse(entry.json);
+    const next = incremented("incr", key, current, amount);
+    this.#write(key, String(next), keepOrSetDeadline(entry?.deadline, now, ttlMs), ttlMs);
     return next;
   }
 
@@ -250,9 +203,7 @@ export class MemoryBackend implements KVBackend {
    * sorted on each call. Fine for the "list a namespace" use it has; a store that scans
    * big namespaces often wants a sorted index, which would tax every write instead.
    */
-  async scanPrefix(prefix: string, options?: ScanOptions): Promise<string[]> {
-    this.#open("scanPrefix");
-    const scan = resolveScan("scanPrefix", prefix, options);
+  protected _scanPrefix(scan: ResolvedScan): string[] {
     const now = this.#clock.now();
     const keys: string[] = [];
     for (const entry of this.#map.values()) {
@@ -266,16 +217,11 @@ export class MemoryBackend implements KVBackend {
     return keys.length > scan.limit ? keys.slice(0, scan.limit) : keys;
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
+  protected override _close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#map.clear();
     this.#expiry.clear();
-  }
-
-  #open(method: string): void {
-    if (this.#closed) throw closedError(method);
   }
 
   /** The entry of a live key; an expired one is left for the purge. */
@@ -313,17 +259,5 @@ export class MemoryBackend implements KVBackend {
     this.#map.delete(key);
     this.#expiry.unschedule(entry);
     return entry.deadline === NO_DEADLINE || this.#clock.now() < entry.deadline;
-  }
-
-  #purge(limit: number): number {
-    const now = this.#clock.now();
-    let removed = 0;
-    while (removed < limit) {
-      const entry = this.#expiry.takeExpired(now);
-      if (entry === undefined) break;
-      this.#map.delete(entry.key);
-      removed++;
-    }
-    return removed;
   }
 }

@@ -1,0 +1,46 @@
+/**
+ * `@kv/core/adapter`: what a backend author builds on. Applications import `@kv/core`.
+ *
+ * A backend extends `KVStore` (the contract's front door: argument checks, encoding,
+ * TTL units, KV_CLOSED, waiting pops) and implements its engine methods; the helpers
+ * below are the shared rules an engine applies (list appends, counters, TTL deadlines,
+ * error shapes), so that every backend applies them the same way.
+ */
+export { type Clock, systemClock } from "../clock.js";
+export {
+  assertSize,
+  DEFAULT_MAX_VALUE_BYTES,
+  encodeValue,
+  resolveMaxValueBytes,
+  utf8Length,
+} from "../codec.js";
+export { incremented } from "../counter.js";
+export { closedError, describeValue, invalidArgument, KVError, wrongType } from "../errors.js";
+export {
+  appendToJsonArray,
+  DEFAULT_ID_KEY,
+  decodeList,
+  type ItemId,
+  idOf,
+  itemsToAppend,
+  type ListAppendPlan,
+  type PreparedAppend,
+  type PreparedItem,
+  planListAppend,
+} from "../lists.js";
+export { redactUrl, SECRET_PARAM } from "../redact.js";
+export {
+  isExpired,
+  keepOrSetDeadline,
+  MAX_TTL_MS,
+  NO_DEADLINE,
+  ttlToMs,
+} from "../ttl.js";
+export {
+  DEFAULT_PURGE_LIMIT,
+  DEFAULT_SCAN_LIMIT,
+  type ResolvedScan,
+  resolveLimit,
+} from "../validate.js";
+export { decodeStored, KVStore, type KVStoreOptions, type MaybePromise } from "./store.js";
+export { POLL_MAX_MS, type Wakeups } from "./waits.js";
