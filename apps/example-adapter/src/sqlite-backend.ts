@@ -1,35 +1,20 @@
 import {
-  assertKey,
-  assertKeys,
   type Clock,
-  closedError,
   DEFAULT_PURGE_LIMIT,
   decodeList,
-  decodeValue,
-  type Entries,
-  encodeEntries,
-  encodeValue,
   incremented,
   invalidArgument,
   isExpired,
-  type JsonValue,
-  type KVBackend,
   KVError,
-  type ListAppendOptions,
+  KVStore,
+  keepOrSetDeadline,
   NO_DEADLINE,
   type PreparedAppend,
   planListAppend,
-  prepareListAppend,
-  resolveAmount,
+  type ResolvedScan,
   resolveLimit,
-  resolveMaxValueBytes,
-  resolveScan,
-  type ScanOptions,
-  secondsLeft,
-  type TtlOption,
-  ttlFromOptions,
   ttlToMs,
-} from "@kv/core";
+} from "@kv/core/adapter";
 import Database from "better-sqlite3";
 import { decodeKey, encodeKey, prefixUpperBound } from "./keys.js";
 import { prepareStatements, type Row, SCHEMA, type Statements } from "./schema.js";
@@ -83,15 +68,20 @@ const EMPTY = Buffer.alloc(0);
  * both read the same list and each write back their own append. `mget` reads in one
  * transaction, so it sees a single snapshot. Single statements are atomic by themselves.
  * The clock is read inside the transaction, after the lock is held.
+ *
+ * ## The front door
+ * `KVStore` (from `@kv/core/adapter`) is the public API: it checks every argument,
+ * encodes values to JSON text, turns TTLs into whole milliseconds and refuses calls
+ * after `close()`. This class only implements the engine, the `_` methods. Waiting pops
+ * poll (`wakeups: "polling"`): another process may append to the file, and SQLite
+ * cannot tell this one.
  */
-export class SqliteBackend implements KVBackend {
+export class SqliteBackend extends KVStore {
   readonly #db: Database.Database;
   readonly #ownsDb: boolean;
   readonly #sql: Statements;
   readonly #clock: Clock;
-  readonly #maxValueBytes: number;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #closed = false;
 
   // better-sqlite3 wraps a function in BEGIN/COMMIT, and ROLLBACK when it throws: a
   // call that fails (KV_WRONG_TYPE, KV_VALUE_TOO_LARGE, ...) leaves no trace.
@@ -105,8 +95,8 @@ export class SqliteBackend implements KVBackend {
     if (typeof options !== "object" || options === null) {
       throw invalidArgument(NAME, "options must be an object with a path or a database", options);
     }
+    super({ name: NAME, maxValueBytes: options.maxValueBytes, wakeups: "polling" });
     this.#clock = options.clock ?? wallClock;
-    this.#maxValueBytes = resolveMaxValueBytes(NAME, options.maxValueBytes);
     const interval = options.purgeIntervalSeconds ?? 60;
     const intervalMs =
       interval === false ? undefined : ttlToMs(NAME, interval, "purgeIntervalSeconds");
@@ -132,111 +122,66 @@ export class SqliteBackend implements KVBackend {
     }
   }
 
-  async get<T = JsonValue>(key: string, defaultValue?: T): Promise<T | undefined> {
-    return this.#run("get", () => {
-      assertKey("get", key);
-      const row = this.#live(encodeKey(key), this.#clock.now());
-      return row === undefined ? defaultValue : decodeValue<T>(row.value);
-    });
+  protected _get(key: string): string | undefined {
+    return this.#run("get", () => this.#live(encodeKey(key), this.#clock.now())?.value);
   }
 
-  async set(key: string, value: JsonValue, options?: TtlOption): Promise<void> {
+  protected override _mget(keys: string[]): (string | undefined)[] {
+    return this.#run("mget", () => this.#mgetTx(keys));
+  }
+
+  protected _set(key: string, json: string, ttlMs: number | undefined): void {
     this.#run("set", () => {
-      assertKey("set", key);
-      const ttlMs = ttlFromOptions("set", options);
-      const json = encodeValue("set", value, this.#maxValueBytes);
       this.#sql.upsert.run(encodeKey(key), json, this.#deadline(this.#clock.now(), ttlMs));
     });
   }
 
-  async delete(key: string): Promise<boolean> {
+  protected _mset(entries: Map<string, string>, ttlMs: number | undefined): void {
+    this.#run("mset", () => this.#msetTx(entries, ttlMs));
+  }
+
+  protected _delete(key: string): boolean {
     return this.#run("delete", () => {
-      assertKey("delete", key);
       // An expired row is removed as well, but only a live one counts.
       const removed = this.#sql.remove.get(encodeKey(key));
       return removed !== undefined && this.#isLive(removed.deadline, this.#clock.now());
     });
   }
 
-  async listAppendUnique<T extends object>(
-    key: string,
-    items: T[],
-    options?: ListAppendOptions,
-  ): Promise<T[]> {
-    return this.#run("listAppendUnique", () => {
-      assertKey("listAppendUnique", key);
-      // Checked and encoded before the transaction: a bad item never takes the lock.
-      const append = prepareListAppend("listAppendUnique", items, options);
-      return this.#appendTx(key, append) as T[];
-    });
+  protected _listAppend(key: string, append: PreparedAppend): unknown[] {
+    return this.#run("listAppendUnique", () => this.#appendTx(key, append));
   }
 
-  async listPopAll<T = JsonValue>(key: string): Promise<T[]> {
-    return this.#run("listPopAll", () => {
-      assertKey("listPopAll", key);
-      return this.#popTx(key) as T[];
-    });
+  protected _listPop(key: string): unknown[] {
+    return this.#run("listPopAll", () => this.#popTx(key));
   }
 
-  async mget<T = JsonValue>(keys: string[]): Promise<(T | undefined)[]> {
-    return this.#run("mget", () => {
-      assertKeys("mget", keys);
-      return this.#mgetTx(keys) as (T | undefined)[];
-    });
-  }
-
-  async mset(entries: Entries, options?: TtlOption): Promise<void> {
-    this.#run("mset", () => {
-      const ttlMs = ttlFromOptions("mset", options);
-      // Every pair is checked and encoded before the first write: all or nothing.
-      this.#msetTx(encodeEntries("mset", entries, this.#maxValueBytes), ttlMs);
-    });
-  }
-
-  async expire(key: string, ttlSeconds: number): Promise<boolean> {
+  protected _expire(key: string, ttlMs: number): boolean {
     return this.#run("expire", () => {
-      assertKey("expire", key);
-      const ttlMs = ttlToMs("expire", ttlSeconds);
       const now = this.#clock.now();
       return this.#sql.setDeadline.run(now + ttlMs, encodeKey(key), now).changes > 0;
     });
   }
 
-  async purgeExpired(limit?: number): Promise<number> {
-    return this.#run("purgeExpired", () => {
-      const max = resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT);
-      return this.#sql.purge.run(this.#clock.now(), max).changes;
-    });
+  protected _purgeExpired(limit: number): number {
+    return this.#run("purgeExpired", () => this.#sql.purge.run(this.#clock.now(), limit).changes);
   }
 
-  async exists(key: string): Promise<boolean> {
-    return this.#run("exists", () => {
-      assertKey("exists", key);
-      return this.#live(encodeKey(key), this.#clock.now()) !== undefined;
-    });
-  }
-
-  async ttl(key: string): Promise<number | undefined> {
+  protected _ttl(key: string): number | undefined {
     return this.#run("ttl", () => {
-      assertKey("ttl", key);
       const now = this.#clock.now();
       const row = this.#live(encodeKey(key), now);
-      return row === undefined ? undefined : secondsLeft(row.deadline ?? NO_DEADLINE, now);
+      if (row === undefined) return undefined;
+      return row.deadline === null ? NO_DEADLINE : Math.ceil(row.deadline - now);
     });
   }
 
-  async incr(key: string, amount?: number, options?: TtlOption): Promise<number> {
-    return this.#run("incr", () => {
-      assertKey("incr", key);
-      const by = resolveAmount("incr", amount);
-      const ttlMs = ttlFromOptions("incr", options);
-      return this.#incrTx(key, by, ttlMs);
-    });
+  protected _incr(key: string, amount: number, ttlMs: number | undefined): number {
+    return this.#run("incr", () => this.#incrTx(key, amount, ttlMs));
   }
 
-  async scanPrefix(prefix: string, options?: ScanOptions): Promise<string[]> {
+  protected _scanPrefix(scan: ResolvedScan): string[] {
     return this.#run("scanPrefix", () => {
-      const scan = resolveScan("scanPrefix", prefix, options);
       const from = encodeKey(scan.prefix);
       const after = scan.after === undefined ? EMPTY : encodeKey(scan.after);
       const upper = prefixUpperBound(from);
@@ -249,9 +194,7 @@ export class SqliteBackend implements KVBackend {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected override _close(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
     if (this.#ownsDb) this.#db.close();
@@ -263,11 +206,11 @@ export class SqliteBackend implements KVBackend {
     const k = encodeKey(key);
     const now = this.#clock.now();
     const row = this.#live(k, now);
-    const plan = planListAppend("listAppendUnique", key, row?.value, append, this.#maxValueBytes);
+    const plan = planListAppend("listAppendUnique", key, row?.value, append, this.maxValueBytes);
     // An empty call on a missing key stores nothing (SPEC.md "Lists").
     if (plan.text === undefined) return [];
     // In place: a TTL passed sets the deadline, none keeps the one the list had.
-    const deadline = append.ttlMs === undefined ? (row?.deadline ?? null) : now + append.ttlMs;
+    const deadline = this.#stored(keepOrSetDeadline(this.#loaded(row), now, append.ttlMs));
     if (plan.added > 0 || deadline !== row?.deadline) this.#sql.upsert.run(k, plan.text, deadline);
     return plan.list;
   }
@@ -285,13 +228,8 @@ export class SqliteBackend implements KVBackend {
     const k = encodeKey(key);
     const now = this.#clock.now();
     const row = this.#live(k, now);
-    const next = incremented(
-      "incr",
-      key,
-      row === undefined ? undefined : decodeValue(row.value),
-      by,
-    );
-    const deadline = ttlMs === undefined ? (row?.deadline ?? null) : now + ttlMs;
+    const next = incremented("incr", key, row === undefined ? undefined : JSON.parse(row.value), by);
+    const deadline = this.#stored(keepOrSetDeadline(this.#loaded(row), now, ttlMs));
     this.#sql.upsert.run(k, String(next), deadline);
     return next;
   }
@@ -301,22 +239,18 @@ export class SqliteBackend implements KVBackend {
     for (const [key, json] of encoded) this.#sql.upsert.run(encodeKey(key), json, deadline);
   }
 
-  #readAll(keys: string[]): unknown[] {
+  #readAll(keys: string[]): (string | undefined)[] {
     const now = this.#clock.now();
-    return keys.map((key) => {
-      const row = this.#live(encodeKey(key), now);
-      return row === undefined ? undefined : decodeValue(row.value);
-    });
+    return keys.map((key) => this.#live(encodeKey(key), now)?.value);
   }
 
   // ---- helpers ----
 
   /**
-   * Runs one operation: refuses it after `close()`, and turns SQLite's own failures
-   * (a locked or unreadable file, a full disk) into KV_UNAVAILABLE with the cause.
+   * Runs one engine call, turning SQLite's own failures (a locked or unreadable file,
+   * a full disk) into KV_UNAVAILABLE with the cause.
    */
   #run<R>(method: string, body: () => R): R {
-    if (this.#closed) throw closedError(method);
     try {
       return body();
     } catch (err) {
@@ -339,12 +273,21 @@ export class SqliteBackend implements KVBackend {
     return deadline === null || !isExpired(deadline, now);
   }
 
+  /** A row's deadline as core counts it (`NO_DEADLINE` for none), `undefined` for no row. */
+  #loaded(row: Row | undefined): number | undefined {
+    return row === undefined ? undefined : (row.deadline ?? NO_DEADLINE);
+  }
+
+  /** A deadline as the table stores it: NULL for none. */
+  #stored(deadline: number): number | null {
+    return deadline === NO_DEADLINE ? null : deadline;
+  }
+
   /** NULL in the table stands for "no TTL" (Infinity cannot be stored as REAL). */
   #deadline(now: number, ttlMs: number | undefined): number | null {
     return ttlMs === undefined ? null : now + ttlMs;
   }
 
-  /** The stored list of a live row, parsed; KV_WRONG_TYPE (nothing changed) if not an array. */
   #backgroundPurge(batch: number): void {
     try {
       this.#sql.purge.run(this.#clock.now(), batch);
