@@ -228,7 +228,12 @@ export class SqliteBackend extends KVStore {
     const k = encodeKey(key);
     const now = this.#clock.now();
     const row = this.#live(k, now);
-    const next = incremented("incr", key, row === undefined ? undefined : JSON.parse(row.value), by);
+    const next = incremented(
+      "incr",
+      key,
+      row === undefined ? undefined : JSON.parse(row.value),
+      by,
+    );
     const deadline = this.#stored(keepOrSetDeadline(this.#loaded(row), now, ttlMs));
     this.#sql.upsert.run(k, String(next), deadline);
     return next;

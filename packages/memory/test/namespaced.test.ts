@@ -1,15 +1,15 @@
 import { namespaced } from "@kv/core";
 import { runConformanceSuite } from "@kv/core/conformance";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryBackend } from "../src/index.js";
 
 // A namespaced view must keep the whole contract on its own: run the suite through it,
 // with a neighbour key outside the namespace that must never show up or change.
 runConformanceSuite({
   name: "namespaced(@kv/memory)",
-  clock: "manual",
+  test: { describe, it, beforeEach, afterEach },
   // The view leaves purging to the store's owner: its purgeExpired returns 0.
-  exactPurge: false,
+  capabilities: { clock: "manual", purge: "bounded", waitingPops: "notify" },
   create: async ({ clock, maxValueBytes }) => {
     const store = new MemoryBackend({ clock, maxValueBytes, purgeIntervalSeconds: false });
     await store.set("o", 0); // one byte of JSON: fits under any limit the suite sets

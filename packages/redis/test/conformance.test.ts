@@ -1,5 +1,5 @@
 import { runConformanceSuite } from "@kv/core/conformance";
-import { describe } from "vitest";
+import { afterEach, beforeEach, describe, it } from "vitest";
 import { RedisBackend } from "../src/index.js";
 import { deployments, haveRedis, uniquePrefix } from "./helpers.js";
 
@@ -11,8 +11,8 @@ describe.skipIf(!haveRedis).each(deployments)("@kv/redis ($name)", ({ name, url 
   let lastPrefix = "";
   runConformanceSuite({
     name: `@kv/redis ${name}`,
-    clock: "real",
-    exactPurge: false,
+    test: { describe, it, beforeEach, afterEach },
+    capabilities: { clock: "real", purge: "bounded", waitingPops: "notify", remote: true },
     create: ({ maxValueBytes }) => {
       lastPrefix = uniquePrefix("conf");
       return new RedisBackend({ url: url(), prefix: lastPrefix, maxValueBytes });

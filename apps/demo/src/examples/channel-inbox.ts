@@ -42,8 +42,10 @@ export async function channelInbox(context: KVContext, report: Report): Promise<
     `ttl ${ttl}`,
   );
 
-  report.step("the agent consumes the inbox");
-  const files = await kv.listPopAll<FileRef>(inbox);
+  report.step(
+    "the agent consumes the inbox (a waiting pop: it returns as soon as files are there)",
+  );
+  const files = await kv.listPopAll<FileRef>(inbox, { waitSeconds: 30 });
   if (files.length > 0)
     report.step(
       `agent: "Received ${files.length} file(s)": ${files.map((f) => f.filename).join(", ")}`,
@@ -55,4 +57,19 @@ export async function channelInbox(context: KVContext, report: Report): Promise<
   );
   report.equal("the inbox is empty afterwards", await kv.listPopAll(inbox), []);
   report.equal("and its key is gone", await kv.exists(inbox), false);
+
+  report.step("the agent waits for the next upload; the adapter delivers it 50 ms later");
+  const started = performance.now();
+  const [next] = await Promise.all([
+    kv.listPopAll<FileRef>(inbox, { waitSeconds: 30 }),
+    new Promise((resolve) => setTimeout(resolve, 50)).then(() =>
+      kv.listAppendUnique(inbox, [upload("f4", "slides.key")], { ttlSeconds: 3600 }),
+    ),
+  ]);
+  report.equal(
+    "the waiting pop hands the agent the new file",
+    next.map((f) => f.filename),
+    ["slides.key"],
+  );
+  report.step(`woken ${(performance.now() - started).toFixed(0)} ms after it started waiting`);
 }

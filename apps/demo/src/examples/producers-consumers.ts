@@ -12,8 +12,10 @@ const JOBS_PER_PRODUCER = 50;
 const CONSUMERS = 3;
 
 /**
- * Several producers append to one inbox at once while consumers pop it: every job must
- * be consumed exactly once, whatever the interleaving (listPopAll is atomic).
+ * Several producers append to one inbox at once while consumers wait on it: every job
+ * must be consumed exactly once, whatever the interleaving. The consumers do not poll:
+ * `listPopAll(key, { waitSeconds })` sleeps until the inbox holds items, and each batch
+ * goes to exactly one of them.
  */
 export async function producersConsumers(context: KVContext, report: Report): Promise<void> {
   report.section(`5) Inbox under load: ${PRODUCERS} producers, ${CONSUMERS} consumers`);
@@ -32,22 +34,23 @@ export async function producersConsumers(context: KVContext, report: Report): Pr
   };
 
   const consumed: string[][] = Array.from({ length: CONSUMERS }, () => []);
+  let waits = 0;
   const consumer = async (c: number): Promise<void> => {
-    // Keep popping until every producer is done and the inbox is drained.
+    // Wait for work (a short wait, re-armed) until the producers are done and it is drained.
     for (;;) {
       const done = producing === 0;
-      const jobs = await kv.listPopAll<Job>(inbox);
+      waits++;
+      const jobs = await kv.listPopAll<Job>(inbox, { waitSeconds: 0.2 });
       for (const job of jobs) {
         consumed[c]!.push(job.id);
         await yieldToOthers(); // "handling" a job takes a while: the others pop meanwhile
       }
       if (done && jobs.length === 0) return;
-      await yieldToOthers();
     }
   };
 
   report.step(
-    `${PRODUCERS} × ${JOBS_PER_PRODUCER} jobs appended to ${inbox} while ${CONSUMERS} consumers pop it`,
+    `${PRODUCERS} × ${JOBS_PER_PRODUCER} jobs appended to ${inbox} while ${CONSUMERS} consumers wait on it`,
   );
   await Promise.all([
     ...Array.from({ length: PRODUCERS }, (_, p) => producer(p)),
@@ -57,6 +60,7 @@ export async function producersConsumers(context: KVContext, report: Report): Pr
   consumed.forEach((ids, c) => {
     report.step(`consumer ${c} took ${ids.length} jobs`);
   });
+  report.step(`${waits} waiting pops in all (no polling loop: a wait ends when jobs arrive)`);
   const all = consumed.flat();
   const expected = PRODUCERS * JOBS_PER_PRODUCER;
   report.equal("every job was consumed", all.length, expected);

@@ -1,8 +1,6 @@
-import { resolveMaxValueBytes } from "../codec.js";
-import { closedError, invalidArgument, KVError } from "../errors.js";
-import { describeValue } from "../errors.js";
+import { encodeValue, resolveMaxValueBytes } from "../codec.js";
+import { closedError, describeValue, invalidArgument, KVError } from "../errors.js";
 import { type PreparedAppend, prepareListAppend } from "../lists.js";
-import { encodeValue } from "../codec.js";
 import { ttlFromOptions, ttlToMs } from "../ttl.js";
 import type {
   Entries,
@@ -99,7 +97,10 @@ export abstract class KVStore implements KVBackend {
   /** Returns the live list and deletes the key atomically; `[]` when missing. */
   protected abstract _listPop(key: string): MaybePromise<unknown[]>;
   /** Writes every entry (checked and encoded) with the one TTL, all or nothing. */
-  protected abstract _mset(entries: Map<string, string>, ttlMs: number | undefined): MaybePromise<void>;
+  protected abstract _mset(
+    entries: Map<string, string>,
+    ttlMs: number | undefined,
+  ): MaybePromise<void>;
   /** Gives a live key the TTL `ttlMs` from now; false if missing or expired. */
   protected abstract _expire(key: string, ttlMs: number): MaybePromise<boolean>;
   /** Removes at most `limit` expired entries; returns how many. */
@@ -107,20 +108,20 @@ export abstract class KVStore implements KVBackend {
   /** Milliseconds left for a live key, `Infinity` without TTL, `undefined` when missing. */
   protected abstract _ttl(key: string): MaybePromise<number | undefined>;
   /** Adds `amount` (core's `incremented` checks it), keeping or setting the TTL. */
-  protected abstract _incr(key: string, amount: number, ttlMs: number | undefined): MaybePromise<number>;
+  protected abstract _incr(
+    key: string,
+    amount: number,
+    ttlMs: number | undefined,
+  ): MaybePromise<number>;
   /** The live keys of `scan`, ascending, strictly after `scan.after`, at most `scan.limit`. */
   protected abstract _scanPrefix(scan: ResolvedScan): MaybePromise<string[]>;
 
   /** The JSON texts of `keys`, in order. Default: `_get` for each. */
   protected _mget(keys: string[]): MaybePromise<(string | undefined)[]> {
-    const out = new Array<string | undefined>(keys.length);
-    let pending: Promise<unknown>[] | undefined;
-    for (let i = 0; i < keys.length; i++) {
-      const r = this._get(keys[i]!);
-      if (r instanceof Promise) (pending ??= []).push(r.then((text) => (out[i] = text)));
-      else out[i] = r;
-    }
-    return pending === undefined ? out : Promise.all(pending).then(() => out);
+    const texts = keys.map((key) => this._get(key));
+    return texts.some((text) => text instanceof Promise)
+      ? Promise.all(texts)
+      : (texts as (string | undefined)[]);
   }
 
   /** Whether `key` is live. Default: `_ttl` says so. */
@@ -144,7 +145,7 @@ export abstract class KVStore implements KVBackend {
   // The contract
 
   async get<T = JsonValue>(key: string, defaultValue?: T): Promise<T | undefined> {
-    this.#open("get");
+    this.#assertOpen("get");
     assertKey("get", key);
     const r = this._get(key);
     const text = r instanceof Promise ? await r : r;
@@ -152,7 +153,7 @@ export abstract class KVStore implements KVBackend {
   }
 
   async set(key: string, value: JsonValue, options?: TtlOption): Promise<void> {
-    this.#open("set");
+    this.#assertOpen("set");
     assertKey("set", key);
     const ttlMs = ttlFromOptions("set", options);
     const json = encodeValue("set", value, this.maxValueBytes);
@@ -164,7 +165,7 @@ export abstract class KVStore implements KVBackend {
   }
 
   async delete(key: string): Promise<boolean> {
-    this.#open("delete");
+    this.#assertOpen("delete");
     assertKey("delete", key);
     return this._delete(key);
   }
@@ -174,7 +175,7 @@ export abstract class KVStore implements KVBackend {
     items: T[],
     options?: ListAppendOptions,
   ): Promise<T[]> {
-    this.#open("listAppendUnique");
+    this.#assertOpen("listAppendUnique");
     assertKey("listAppendUnique", key);
     const append = prepareListAppend("listAppendUnique", items, options);
     const r = this._listAppend(key, append);
@@ -187,7 +188,7 @@ export abstract class KVStore implements KVBackend {
   }
 
   async listPopAll<T = JsonValue>(key: string, options?: PopOptions): Promise<T[]> {
-    this.#open("listPopAll");
+    this.#assertOpen("listPopAll");
     assertKey("listPopAll", key);
     const { waitMs, signal } = resolvePop("listPopAll", options);
     if (signal?.aborted) throw signal.reason;
@@ -202,7 +203,7 @@ export abstract class KVStore implements KVBackend {
   }
 
   async mget<T = JsonValue>(keys: string[]): Promise<(T | undefined)[]> {
-    this.#open("mget");
+    this.#assertOpen("mget");
     assertKeys("mget", keys);
     if (keys.length === 0) return [];
     const r = this._mget(keys);
@@ -216,7 +217,7 @@ export abstract class KVStore implements KVBackend {
   }
 
   async mset(entries: Entries, options?: TtlOption): Promise<void> {
-    this.#open("mset");
+    this.#assertOpen("mset");
     const ttlMs = ttlFromOptions("mset", options);
     // Every pair is checked and encoded before the first write: all or nothing.
     const encoded = encodeEntries("mset", entries, this.maxValueBytes);
@@ -231,24 +232,24 @@ export abstract class KVStore implements KVBackend {
   }
 
   async expire(key: string, ttlSeconds: number): Promise<boolean> {
-    this.#open("expire");
+    this.#assertOpen("expire");
     assertKey("expire", key);
     return this._expire(key, ttlToMs("expire", ttlSeconds));
   }
 
   async purgeExpired(limit?: number): Promise<number> {
-    this.#open("purgeExpired");
+    this.#assertOpen("purgeExpired");
     return this._purgeExpired(resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT));
   }
 
   async exists(key: string): Promise<boolean> {
-    this.#open("exists");
+    this.#assertOpen("exists");
     assertKey("exists", key);
     return this._exists(key);
   }
 
   async ttl(key: string): Promise<number | undefined> {
-    this.#open("ttl");
+    this.#assertOpen("ttl");
     assertKey("ttl", key);
     const r = this._ttl(key);
     const ms = r instanceof Promise ? await r : r;
@@ -256,14 +257,14 @@ export abstract class KVStore implements KVBackend {
   }
 
   async incr(key: string, amount?: number, options?: TtlOption): Promise<number> {
-    this.#open("incr");
+    this.#assertOpen("incr");
     assertKey("incr", key);
     const by = resolveAmount("incr", amount);
     return this._incr(key, by, ttlFromOptions("incr", options));
   }
 
   async scanPrefix(prefix: string, options?: ScanOptions): Promise<string[]> {
-    this.#open("scanPrefix");
+    this.#assertOpen("scanPrefix");
     return this._scanPrefix(resolveScan("scanPrefix", prefix, options));
   }
 
@@ -274,7 +275,7 @@ export abstract class KVStore implements KVBackend {
     await this._close();
   }
 
-  #open(method: string): void {
+  #assertOpen(method: string): void {
     if (this.#closed) throw closedError(method);
   }
 }

@@ -63,6 +63,8 @@ class Waiter {
   settled = false;
   /** Resolves the current pause of a loop wait (engine / polling). */
   wake: (() => void) | undefined;
+  /** An engine wakeup came while no pause was under way (during a pop): pop again at once. */
+  changed = false;
   onAbort: (() => void) | undefined;
 
   constructor(
@@ -190,13 +192,17 @@ export class ListWaits {
     let unwatch: (() => void) | undefined;
     if (this.wakeups === "engine" && this.engine.watch !== undefined) {
       // Watch first, pop second: a write between the two is still noticed.
-      unwatch = this.engine.watch(key, () => waiter.wake?.());
+      unwatch = this.engine.watch(key, () => {
+        if (waiter.wake !== undefined) waiter.wake();
+        else waiter.changed = true;
+      });
     }
     try {
       for (;;) {
         if (this.#closed) throw closedError(this.method);
         if (waiter.signal?.aborted) throw waiter.signal.reason;
         let unavailable: unknown;
+        waiter.changed = false;
         waiter.popping = true;
         try {
           const items = await this.engine.pop(key);
@@ -215,6 +221,8 @@ export class ListWaits {
           return [];
         }
         const polling = this.wakeups !== "engine" || unavailable !== undefined;
+        // Told of a change while the pop ran: the pop may have missed it.
+        if (waiter.changed && !polling) continue;
         await this.#pause(waiter, polling ? Math.min(left, pause) : left);
         if (polling) pause = Math.min(pause * 2, POLL_MAX_MS);
       }

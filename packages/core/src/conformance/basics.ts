@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import type { JsonValue } from "../types.js";
+import { expect } from "./assert.js";
 import { LONG_TTL, show, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 /** Values of every JSON type, falsy ones included: none of them may read as "missing". */
 const ANY_VALUES: ReadonlyArray<[string, JsonValue]> = [
@@ -15,9 +15,10 @@ const ANY_VALUES: ReadonlyArray<[string, JsonValue]> = [
   ["a list", [{ id: 1 }]],
 ];
 
-export function defineBasicTests(options: ConformanceOptions): void {
-  describe("get/set/delete/exists", () => {
-    const h = useHarness(options);
+export function defineBasicTests(suite: Suite): void {
+  const { describe, it } = suite.t;
+  describe("get/set/delete/exists", "The rest", () => {
+    const h = useHarness(suite);
 
     // SPEC "The rest": "delete(key): removes the key; true if a live key was removed."
     it("delete removes the key and returns true only if a live key was removed", async () => {

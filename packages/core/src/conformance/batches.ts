@@ -1,11 +1,12 @@
-import { describe, expect, it } from "vitest";
 import type { JsonValue } from "../types.js";
+import { expect } from "./assert.js";
 import { bad, expectRejectedUnchanged, LONG_TTL, show, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
-export function defineBatchTests(options: ConformanceOptions): void {
-  describe("batches", () => {
-    const h = useHarness(options);
+export function defineBatchTests(suite: Suite): void {
+  const { describe, it } = suite.t;
+  describe("batches", "Batches", () => {
+    const h = useHarness(suite);
 
     // SPEC "Batches": "mget(keys) returns one slot per key, in order, undefined for missing
     // or expired keys; repeated keys are allowed; [] for []."

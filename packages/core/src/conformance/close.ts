@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import type { KVBackend } from "../types.js";
+import { expectResolves } from "./assert.js";
 import { expectRejection, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 /** Every operation of the contract with valid arguments, by method name. */
 const EVERY_CALL: ReadonlyArray<[string, (kv: KVBackend) => Promise<unknown>]> = [
@@ -20,22 +20,24 @@ const EVERY_CALL: ReadonlyArray<[string, (kv: KVBackend) => Promise<unknown>]> =
   ["scanPrefix", (kv) => kv.scanPrefix("")],
 ];
 
-export function defineCloseTests(options: ConformanceOptions): void {
+export function defineCloseTests(suite: Suite): void {
+  const { describe, it } = suite.t;
   // SPEC "The rest": "close(): releases timers and connections; idempotent. Every operation
   // after it rejects with KV_CLOSED." (That a backend built on a client the caller passed
   // in leaves that client open is backend-specific: each backend tests it itself.)
-  describe("close", () => {
-    const h = useHarness(options);
+  describe("close", "The rest", () => {
+    const h = useHarness(suite);
 
     it("is idempotent", async () => {
       const kv = h.kv;
       await kv.set("k", 1);
-      await expect(kv.close(), "the first close()").resolves.toBeUndefined();
-      await expect(kv.close(), "a second close()").resolves.toBeUndefined();
-      await expect(
+      await expectResolves(kv.close(), undefined, "the first close()");
+      await expectResolves(kv.close(), undefined, "a second close()");
+      await expectResolves(
         Promise.all([kv.close(), kv.close()]),
+        [undefined, undefined],
         "two concurrent close()s",
-      ).resolves.toEqual([undefined, undefined]);
+      );
     });
 
     it("makes every operation reject with KV_CLOSED", async () => {

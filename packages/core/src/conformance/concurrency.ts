@@ -1,20 +1,28 @@
-import { describe, expect, it } from "vitest";
 import type { KVBackend } from "../types.js";
+import { expect } from "./assert.js";
 import { show, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
+import { popWaiting, turn } from "./waiting-pops.js";
 
 interface Message {
   id: string | number;
   by: number;
 }
 
-export function defineConcurrencyTests(options: ConformanceOptions): void {
+export function defineConcurrencyTests(suite: Suite): void {
+  const { describe, it } = suite.t;
   // SPEC "Concurrency": "Every call is atomic, and concurrent calls behave as if run one at a
   // time in an order consistent with when they were made (linearizable). For a remote
   // backend this holds across every client of the same server." Calls alternate between
   // two clients when the backend has a `connectPeer`.
-  describe("concurrency", () => {
-    const h = useHarness(options, { peer: true });
+  describe("concurrency", "Concurrency", () => {
+    const h = useHarness(suite, { peer: true });
+    if (suite.caps.nearCache) {
+      suite.leaveOut(
+        "concurrency: reads of another client's finished writes",
+        "capabilities.nearCache: such reads may be up to the staleness bound old",
+      );
+    }
     /** The client of call `i`: the test's store and its peer, in turn. */
     const client = (i: number): KVBackend => (i % 2 === 0 ? h.kv : h.peer);
 
@@ -116,6 +124,8 @@ export function defineConcurrencyTests(options: ConformanceOptions): void {
     });
 
     it("concurrent sets and gets see whole values, and a finished write is seen by every client", async () => {
+      // With a near cache a client may read another's write up to the staleness bound late.
+      const otherReads = !suite.caps.nearCache;
       const writes = Array.from({ length: 100 }, (_, i) =>
         client(i).set(`k${i}`, { i, pad: "x".repeat(i) }),
       );
@@ -127,7 +137,7 @@ export function defineConcurrencyTests(options: ConformanceOptions): void {
         }
       }
       expect(
-        await h.peer.mget(Array.from({ length: 100 }, (_, i) => `k${i}`)),
+        await (otherReads ? h.peer : h.kv).mget(Array.from({ length: 100 }, (_, i) => `k${i}`)),
         "every write, read by the other client",
       ).toEqual(Array.from({ length: 100 }, (_, i) => ({ i, pad: "x".repeat(i) })));
       await Promise.all(Array.from({ length: 50 }, (_, i) => client(i).set("same", i)));
@@ -136,11 +146,23 @@ export function defineConcurrencyTests(options: ConformanceOptions): void {
         typeof last === "number" && last >= 0 && last < 50,
         `one of the writes won (got ${show(last)})`,
       ).toBe(true);
+      if (!otherReads) return;
       expect(await h.peer.get("same"), "both clients agree").toBe(last);
       await h.peer.delete("same");
       expect(await h.kv.exists("same"), "a finished delete is seen by the other client").toBe(
         false,
       );
+    });
+
+    // SPEC "Concurrency" and "Lists": producers, consumers (some of them waiting) and
+    // counters all at once, then a checker, as issue 9's fault runs do without faults.
+    it("producers, consumers and counters at once: no item lost or delivered twice, every counter exact", async () => {
+      const report = await runExactlyOnce(client, suite.caps.waitingPops !== "none");
+      const { lost, twice, unknown, counterErrors } = report;
+      expect(
+        { lost, twice, unknown, counterErrors },
+        `exactly-once checker: ${report.appended} items appended by ${PRODUCERS} producers to ${INBOXES.length} inboxes, ${report.delivered} deliveries to ${CONSUMERS} consumers (${report.byWaitingPops} by waiting pops); lost ${lost}, delivered twice ${twice}, never appended ${unknown}; counters: ${report.counters}`,
+      ).toEqual({ lost: 0, twice: 0, unknown: 0, counterErrors: 0 });
     });
 
     // SPEC "Batches": mset is all-or-nothing; on a sharded deployment atomicity holds per
@@ -167,4 +189,97 @@ export function defineConcurrencyTests(options: ConformanceOptions): void {
       expect(x, "the last mset wins for both keys").toEqual(y);
     });
   });
+}
+
+const PRODUCERS = 4;
+const CONSUMERS = 4;
+const ITEMS_PER_PRODUCER = 60;
+const INBOXES = ["inbox:0", "inbox:1", "inbox:2"];
+const COUNTERS = ["count:0", "count:1"];
+
+interface ExactlyOnceReport {
+  appended: number;
+  delivered: number;
+  byWaitingPops: number;
+  lost: number;
+  twice: number;
+  unknown: number;
+  counterErrors: number;
+  counters: string;
+}
+
+/**
+ * Producers append unique items in batches of 1 to 3 and count each append in a
+ * counter; consumers pop (half of them with waiting pops) until the producers are done;
+ * then the inboxes are drained and every item's deliveries counted.
+ */
+async function runExactlyOnce(
+  client: (i: number) => KVBackend,
+  waiting: boolean,
+): Promise<ExactlyOnceReport> {
+  const appended = new Set<string>();
+  const deliveries = new Map<string, number>();
+  const increments = new Map<string, number>(COUNTERS.map((c) => [c, 0]));
+  let byWaitingPops = 0;
+  let producing = true;
+
+  const receive = (items: { id: string }[], byWait: boolean) => {
+    for (const { id } of items) deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
+    if (byWait) byWaitingPops += items.length;
+  };
+
+  const producer = async (p: number) => {
+    for (let n = 0; n < ITEMS_PER_PRODUCER; ) {
+      const size = 1 + ((p + n) % 3);
+      const batch = Array.from({ length: size }, (_, k) => ({ id: `p${p}-${n + k}` }));
+      n += size;
+      const kv = client(p + n);
+      await kv.listAppendUnique(INBOXES[n % INBOXES.length]!, batch);
+      for (const { id } of batch) appended.add(id);
+      const counter = COUNTERS[n % COUNTERS.length]!;
+      await kv.incr(counter, size);
+      increments.set(counter, increments.get(counter)! + size);
+    }
+  };
+
+  const consumer = async (c: number) => {
+    const byWait = waiting && c % 2 === 1;
+    for (let round = 0; producing; round++) {
+      const inbox = INBOXES[(c + round) % INBOXES.length]!;
+      const kv = client(c + round);
+      const got = byWait
+        ? await popWaiting<{ id: string }>(kv, inbox, { waitSeconds: 0.05 })
+        : await kv.listPopAll<{ id: string }>(inbox);
+      receive(got, byWait);
+      // Never spin on microtasks alone: the producers' timers and sockets need turns too.
+      if (got.length === 0) await turn();
+    }
+  };
+
+  const consumers = Array.from({ length: CONSUMERS }, (_, c) => consumer(c));
+  await Promise.all(Array.from({ length: PRODUCERS }, (_, p) => producer(p)));
+  producing = false;
+  await Promise.all(consumers);
+  for (const inbox of INBOXES) receive(await client(0).listPopAll<{ id: string }>(inbox), false);
+
+  let counterErrors = 0;
+  const counters: string[] = [];
+  for (const [counter, done] of increments) {
+    // incr by 0 reads the count as a write would: fresh even through a near cache.
+    const value = await client(1).incr(counter, 0);
+    if (value !== done) counterErrors++;
+    counters.push(`${counter} = ${show(value)} for ${done} counted`);
+  }
+  let delivered = 0;
+  for (const n of deliveries.values()) delivered += n;
+  return {
+    appended: appended.size,
+    delivered,
+    byWaitingPops,
+    lost: [...appended].filter((id) => !deliveries.has(id)).length,
+    twice: [...deliveries.values()].filter((n) => n > 1).length,
+    unknown: [...deliveries.keys()].filter((id) => !appended.has(id)).length,
+    counterErrors,
+    counters: counters.join(", "),
+  };
 }

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import type { JsonValue } from "../types.js";
+import { expect } from "./assert.js";
 import { bad, expectRejectedUnchanged, LONG_TTL, show, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 const MAX = Number.MAX_SAFE_INTEGER;
 const MIN = Number.MIN_SAFE_INTEGER;
@@ -35,9 +35,10 @@ const NOT_COUNTERS: ReadonlyArray<[string, JsonValue]> = [
   ["a large float", 1e300],
 ];
 
-export function defineCounterTests(options: ConformanceOptions): void {
-  describe("incr", () => {
-    const h = useHarness(options);
+export function defineCounterTests(suite: Suite): void {
+  const { describe, it } = suite.t;
+  describe("incr", "The rest", () => {
+    const h = useHarness(suite);
 
     // SPEC "incr(key, amount = 1, { ttlSeconds }): amount is a safe integer (negative
     // decrements); a missing key counts as 0; returns the new value."

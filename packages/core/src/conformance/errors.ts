@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import { isKVError, type KVErrorCode } from "../errors.js";
+import { expect } from "./assert.js";
 import { bad, expectRejection, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 const CODES: readonly KVErrorCode[] = [
   "KV_INVALID_ARGUMENT",
@@ -11,15 +11,16 @@ const CODES: readonly KVErrorCode[] = [
   "KV_CLOSED",
 ];
 
-export function defineErrorTests(options: ConformanceOptions): void {
+export function defineErrorTests(suite: Suite): void {
+  const { describe, it } = suite.t;
   // SPEC "Errors": "Every error the library throws is a KVError with a string code [...]
   // Messages name the method, the argument and what was expected, e.g. set: ttlSeconds
   // must be a finite number > 0 (got -5)." Every rejection elsewhere in the suite goes
   // through the same checks of code, class and method name; here the shape is pinned
   // once per code. KV_UNAVAILABLE needs a server to take down: remote backends test it
   // themselves.
-  describe("errors", () => {
-    const h = useHarness(options);
+  describe("errors", "Errors", () => {
+    const h = useHarness(suite);
 
     it("are KVErrors whose code isKVError recognises and whose message names method and argument", async () => {
       const kv = h.kv;

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import type { KVBackend } from "../types.js";
+import { expect } from "./assert.js";
 import { bad, expectRejectedUnchanged, show, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 /** Not keys: empty, not a string, or not well-formed (a lone surrogate, high or low). */
 export const INVALID_KEYS: readonly unknown[] = [
@@ -100,10 +100,11 @@ const KEYED_CALLS: readonly KeyedCall[] = [
   },
 ];
 
-export function defineKeyTests(options: ConformanceOptions): void {
+export function defineKeyTests(suite: Suite): void {
+  const { describe, it } = suite.t;
   // SPEC "Keys": "A key is a non-empty, well-formed Unicode string (key.isWellFormed())".
-  describe("keys", () => {
-    const h = useHarness(options);
+  describe("keys", "Keys", () => {
+    const h = useHarness(suite);
 
     for (const { name, method, call, stringKeysOnly } of KEYED_CALLS) {
       it(`${name} rejects every invalid key with KV_INVALID_ARGUMENT and changes nothing`, async () => {

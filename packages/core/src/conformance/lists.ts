@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import type { JsonValue } from "../types.js";
+import { expect } from "./assert.js";
 import { bad, expectRejectedUnchanged, LONG_TTL, show, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 class Item {
   id = 1;
@@ -50,9 +50,10 @@ const NOT_LISTS: ReadonlyArray<[string, JsonValue]> = [
   ["an empty object", {}],
 ];
 
-export function defineListTests(options: ConformanceOptions): void {
-  describe("lists", () => {
-    const h = useHarness(options);
+export function defineListTests(suite: Suite): void {
+  const { describe, it } = suite.t;
+  describe("lists", "Lists", () => {
+    const h = useHarness(suite);
 
     // SPEC "Lists": "each item must be a plain object whose item[idKey] is a string or a
     // finite number; otherwise KV_INVALID_ARGUMENT and nothing stored."

@@ -35,10 +35,13 @@ export function isValidKey(key: unknown): key is string {
   return typeof key === "string" && key.length > 0 && key.isWellFormed();
 }
 
-/** `ttlSeconds` in whole ms (`ceil(s * 1000)`, SPEC.md "TTL"), or `null` when invalid. */
+/**
+ * `ttlSeconds` in whole ms, or `null` when invalid. SPEC.md v2 "TTL":
+ * `max(1, ceil(s*1000 - 1e-6))`, forgiving the binary rounding of the product.
+ */
 function ttlMs(seconds: unknown): number | null {
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0) return null;
-  return Math.ceil(seconds * 1000);
+  return Math.max(1, Math.ceil(seconds * 1000 - 1e-6));
 }
 
 /** The TTL of an options bag: `undefined` when none is passed, `null` when it is invalid. */

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { expect } from "./assert.js";
 import { bad, expectRejectedUnchanged, show, useHarness } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 /** Ascending UTF-16 code-unit order, written out rather than trusting a default sort. */
 function byCodeUnits(a: string, b: string): number {
@@ -88,9 +88,10 @@ const LITERAL_PREFIXES: ReadonlyArray<[string, string[]]> = [
   ["ab", ["ab", "ab]"]],
 ];
 
-export function defineScanTests(options: ConformanceOptions): void {
-  describe("scanPrefix", () => {
-    const h = useHarness(options);
+export function defineScanTests(suite: Suite): void {
+  const { describe, it } = suite.t;
+  describe("scanPrefix", "The rest", () => {
+    const h = useHarness(suite);
 
     // SPEC: "scanPrefix(prefix, { limit = 1000, after }): the live keys that start with
     // prefix (which may be ""), in ascending code-unit order, strictly after after when

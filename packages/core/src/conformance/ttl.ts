@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import type { KVBackend } from "../types.js";
+import { expect } from "./assert.js";
 import {
   bad,
   expectRejectedUnchanged,
@@ -9,7 +9,7 @@ import {
   show,
   useHarness,
 } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 /** Not TTLs: SPEC "TTL", "ttlSeconds must be a finite number > 0". */
 const INVALID_TTLS: readonly unknown[] = [
@@ -70,9 +70,10 @@ const TTL_CALLS: readonly TtlCall[] = [
   { label: "expire (missing key)", method: "expire", call: (kv, s) => kv.expire("fresh", s) },
 ];
 
-export function defineTtlTests(options: ConformanceOptions): void {
-  describe("TTL", () => {
-    const h = useHarness(options);
+export function defineTtlTests(suite: Suite): void {
+  const { describe, it } = suite.t;
+  describe("TTL", "TTL", () => {
+    const h = useHarness(suite);
 
     // SPEC "TTL": "ttlSeconds must be a finite number > 0 [...] Anything else:
     // KV_INVALID_ARGUMENT" (and, SPEC "Concurrency", "A failed call has no effect").
@@ -98,7 +99,7 @@ export function defineTtlTests(options: ConformanceOptions): void {
       });
     }
 
-    // SPEC "TTL": "An entry written at time t with TTL s has the deadline t + ceil(s*1000) ms
+    // SPEC "TTL": "An entry written at time t with TTL s has the deadline t + ms
     // and is expired from the instant now >= deadline." + "An expired entry is absent for
     // every operation: get gives the default, mget undefined, exists false, ttl undefined,
     // delete false, expire false, listPopAll [], scanPrefix leaves it out, listAppendUnique
@@ -211,6 +212,10 @@ export function defineTtlTests(options: ConformanceOptions): void {
       await kv.expire("expire", s);
       await kv.set("tiny", 1, { ttlSeconds: 0.0001 }); // 0.1 ms -> 1 ms, never 0
       await kv.set("whole", 1, { ttlSeconds: 2.5 }); // exactly 2500 ms
+      // SPEC v2: ceil(s*1000 - 1e-6) forgives binary rounding: 2.007 * 1000 is
+      // 2007.0000000000002 in binary, and 2.007 s is 2007 ms, not 2008.
+      await kv.set("decimal", 1, { ttlSeconds: 1.1 });
+      await kv.set("binary", 1, { ttlSeconds: 2.007 });
       const keys = ["set", "mset", "append", "incr", "expire"];
       for (const key of keys)
         expectTtl(h, await kv.ttl(key), 0.002, `ttl(${key}) with ttl 0.0015 s`);
@@ -225,7 +230,17 @@ export function defineTtlTests(options: ConformanceOptions): void {
       for (const key of keys) {
         expect(await kv.exists(key), `${key} with ttl 0.0015 s is gone after 2 ms`).toBe(false);
       }
-      await h.later(2497);
+      await h.later(1097);
+      expect(await kv.exists("decimal"), "ttl 1.1 s, 1 ms before 1100 ms").toBe(true);
+      await h.later(1);
+      expect(await kv.exists("decimal"), "ttl 1.1 s at 1100 ms").toBe(false);
+      await h.later(906);
+      expect(await kv.exists("binary"), "ttl 2.007 s, 1 ms before 2007 ms").toBe(true);
+      await h.later(1);
+      expect(await kv.exists("binary"), "ttl 2.007 s at 2007 ms (not 2008: SPEC v2 rounding)").toBe(
+        false,
+      );
+      await h.later(492);
       expect(await kv.exists("whole"), "ttl 2.5 s, 1 ms before").toBe(true);
       await h.later(1);
       expect(await kv.exists("whole"), "ttl 2.5 s, at the deadline").toBe(false);

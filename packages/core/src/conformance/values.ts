@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import type { JsonValue } from "../types.js";
+import { expect } from "./assert.js";
 import { bad, expectRejectedUnchanged, show, useHarness, viaJson } from "./harness.js";
-import type { ConformanceOptions } from "./types.js";
+import type { Suite } from "./suite.js";
 
 const MiB = 1024 * 1024;
 
@@ -86,9 +86,10 @@ function scribble(value: unknown): void {
 
 const sample = (): JsonValue => ({ name: "a", tags: ["x", "y"], nested: { n: 1 } });
 
-export function defineValueTests(options: ConformanceOptions): void {
-  describe("values", () => {
-    const h = useHarness(options);
+export function defineValueTests(suite: Suite): void {
+  const { describe, it } = suite.t;
+  describe("values", "Values", () => {
+    const h = useHarness(suite);
 
     // SPEC "Values": "What a read returns deep-equals JSON.parse(JSON.stringify(v)) of what
     // was written (so Date comes back as its ISO string, NaN as null)."

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// Runs the conformance suite (from the built dist/ files) for @kv/memory, @kv/lru and
+// @kv/context under every runtime and runner we support, and prints a runtime x package
+// table with the wall time of each run. Exits non-zero if any run failed.
+//
+//   pnpm -F @kv/context... build && node scripts/test-runtimes.mjs
+//
+// Options (environment):
+//   RUNTIMES=node20,bun   only these rows (names as in the table)
+//   PACKAGES=memory       only these columns
+//   EXTRA_VITEST="/tmp/vt2 /tmp/vt3"  also run the vitest installed in each of these
+//                         directories (e.g. `npm i vitest@2` in a scratch dir)
+// Node 22/24, Bun and Deno come from npm via npx (the npm packages `node`, `bun`, `deno`).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dir = "scripts/runtimes";
+const npx = (...args) => ["npx", ["-y", ...args]];
+
+/** Each row: how to run one test file of scripts/runtimes/ under that runtime. */
+const runtimes = [
+  ["node20 node:test ESM", ["node", ["--test", `${dir}/node-test.mjs`]]],
+  ["node20 node:test CJS", ["node", ["--test", `${dir}/node-test.cjs`]]],
+  ["node22 node:test ESM", npx("-p", "node@22", "node", "--test", `${dir}/node-test.mjs`)],
+  ["node22 node:test CJS", npx("-p", "node@22", "node", "--test", `${dir}/node-test.cjs`)],
+  ["node24 node:test ESM", npx("-p", "node@24", "node", "--test", `${dir}/node-test.mjs`)],
+  ["node24 node:test CJS", npx("-p", "node@24", "node", "--test", `${dir}/node-test.cjs`)],
+  [
+    "vitest 4 (repo)",
+    [
+      "node",
+      [
+        join(root, "node_modules/vitest/vitest.mjs"),
+        "run",
+        "--globals",
+        "--root",
+        dir,
+        "vitest-globals",
+      ],
+    ],
+  ],
+  ["bun 1.4 bun:test", npx("bun@1.4", "test", `./${dir}/bun.test.mjs`)],
+  // --no-check: deno type-checks the packages' .d.ts chunks otherwise; this is a run of
+  // the JavaScript. Deno runs node:test's describe/it as its own test steps.
+  ["deno 2.9 node:test", npx("deno@2.9", "test", "-A", "--no-check", `${dir}/node-test.mjs`)],
+];
+for (const scratch of (process.env.EXTRA_VITEST ?? "").split(/\s+/).filter(Boolean)) {
+  const bin = join(scratch, "node_modules/vitest/vitest.mjs");
+  if (!existsSync(bin)) throw new Error(`EXTRA_VITEST: no vitest in ${scratch}`);
+  const version = JSON.parse(
+    spawnSync(
+      "node",
+      ["-p", `JSON.stringify(require("${scratch}/node_modules/vitest/package.json").version)`],
+      {
+        encoding: "utf8",
+      },
+    ).stdout,
+  );
+  runtimes.push([
+    `vitest ${version}`,
+    ["node", [bin, "run", "--globals", "--root", dir, "vitest-globals"]],
+  ]);
+}
+
+const only = (list, names) =>
+  names ? list.filter(([n]) => names.split(",").some((x) => n.startsWith(x))) : list;
+const rows = only(runtimes, process.env.RUNTIMES);
+const packages = (process.env.PACKAGES ?? "memory,lru,context").split(",");
+
+const results = [];
+let failed = 0;
+for (const [name, [command, args]] of rows) {
+  const cells = [];
+  for (const pkg of packages) {
+    const started = Date.now();
+    const run = spawnSync(command, args, {
+      cwd: root,
+      env: { ...process.env, KV_PACKAGE: pkg, NO_COLOR: "1", FORCE_COLOR: "0" },
+      encoding: "utf8",
+      timeout: 600_000,
+    });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const ok = run.status === 0;
+    if (!ok) {
+      failed++;
+      console.error(`--- ${name} / ${pkg}: exit ${run.status ?? run.signal}`);
+      console.error(`${run.stdout ?? ""}${run.stderr ?? ""}`.split("\n").slice(-60).join("\n"));
+    }
+    cells.push(`${ok ? "pass" : "FAIL"} ${seconds} s`);
+    console.error(`${name} / ${pkg}: ${ok ? "pass" : "FAIL"} (${seconds} s)`);
+  }
+  results.push([name, ...cells]);
+}
+
+console.log(`\n| runtime | ${packages.map((p) => `@kv/${p}`).join(" | ")} |`);
+console.log(`| --- |${packages.map(() => " --- |").join("")}`);
+for (const row of results) console.log(`| ${row.join(" | ")} |`);
+process.exit(failed === 0 ? 0 : 1);
