@@ -1,12 +1,13 @@
-import { defineConfig } from "vitest/config";
+import { defineConfig, mergeConfig } from "vitest/config";
+import shared from "../../vitest.shared.js";
 
-export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    // Each test starts its own redis-server (or cluster) and proxies: files one at a time
-    // keep a loaded two-core machine from starving the timers the fault tests wait on.
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
-});
+export default mergeConfig(
+  shared,
+  defineConfig({
+    test: {
+      // Each test starts its own redis-server (or cluster) and proxies: files one at a time
+      // keep a loaded two-core machine from starving the timers the fault tests wait on.
+      fileParallelism: false,
+    },
+  }),
+);
