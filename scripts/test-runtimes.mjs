@@ -65,6 +65,25 @@ for (const scratch of (process.env.EXTRA_VITEST ?? "").split(/\s+/).filter(Boole
   ]);
 }
 
+/**
+ * How many tests passed, from each runner's summary: node:test `# pass N`, bun `N pass`,
+ * vitest `Tests  N passed`, deno `N passed (M steps)` (its steps are the suite's tests).
+ */
+function passedCount(output) {
+  const text = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const patterns = [
+    /^# pass (\d+)/m,
+    /^\s*(\d+) pass$/m,
+    /Tests\s+(\d+) passed/,
+    /\d+ passed \((\d+) steps?\)/,
+  ];
+  for (const pattern of patterns) {
+    const match = pattern.exec(text);
+    if (match) return Number(match[1]);
+  }
+  return 0;
+}
+
 const only = (list, names) =>
   names ? list.filter(([n]) => names.split(",").some((x) => n.startsWith(x))) : list;
 const rows = only(runtimes, process.env.RUNTIMES);
@@ -83,14 +102,16 @@ for (const [name, [command, args]] of rows) {
       timeout: 600_000,
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const ok = run.status === 0;
+    const tests = passedCount(`${run.stdout ?? ""}${run.stderr ?? ""}`);
+    // A runner that found no test exits 0 too: a pass needs tests that passed.
+    const ok = run.status === 0 && tests > 0;
     if (!ok) {
       failed++;
       console.error(`--- ${name} / ${pkg}: exit ${run.status ?? run.signal}`);
       console.error(`${run.stdout ?? ""}${run.stderr ?? ""}`.split("\n").slice(-60).join("\n"));
     }
-    cells.push(`${ok ? "pass" : "FAIL"} ${seconds} s`);
-    console.error(`${name} / ${pkg}: ${ok ? "pass" : "FAIL"} (${seconds} s)`);
+    cells.push(`${ok ? `${tests} passed` : "FAIL"}, ${seconds} s`);
+    console.error(`${name} / ${pkg}: ${ok ? `${tests} passed` : "FAIL"} (${seconds} s)`);
   }
   results.push([name, ...cells]);
 }
