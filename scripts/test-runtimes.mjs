@@ -70,7 +70,8 @@ for (const scratch of (process.env.EXTRA_VITEST ?? "").split(/\s+/).filter(Boole
  * vitest `Tests  N passed`, deno `N passed (M steps)` (its steps are the suite's tests).
  */
 function passedCount(output) {
-  const text = output.replace(/\x1b\[[0-9;]*m/g, "");
+  // Colour codes: ESC [ … m (ESC written as a string, so the pattern holds no control character).
+  const text = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
   const patterns = [
     /^# pass (\d+)/m,
     /^\s*(\d+) pass$/m,

@@ -1,6 +1,6 @@
 import type { SuiteName } from "./report.js";
 
-export const SUITES: readonly SuiteName[] = ["inprocess", "scaling", "redis"];
+export const SUITES: readonly SuiteName[] = ["inprocess", "scaling", "soak", "redis"];
 
 export interface Options {
   quick: boolean;
@@ -18,7 +18,7 @@ export const USAGE = `Usage: pnpm bench [-- options]   (or, in apps/bench: node 
   --out=<dir>      write the results there instead (e.g. to re-measure one suite without replacing the full run)
   --help           this text
 
-Full results go to apps/bench/results/: <suite>.json, results.md and chart.svg.`;
+Full results go to apps/bench/results/: <suite>.json, results.md, chart.svg and soak.svg.`;
 
 export function parseArgs(argv: readonly string[]): Options {
   const options: Options = { quick: false, suites: [...SUITES], help: false };

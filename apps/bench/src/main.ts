@@ -1,12 +1,12 @@
 /**
- * `pnpm bench`: the in-process comparison, the scaling checks and the Redis comparison,
+ * `pnpm bench`: the in-process comparison, the scaling checks, the soak and the Redis comparison,
  * in one run on one machine. Progress goes to stderr; results to apps/bench/results/.
  */
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg, platform, release } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderChart } from "./chart.js";
+import { renderChart, renderSoakChart } from "./chart.js";
 import { parseArgs, USAGE } from "./cli.js";
 import { FULL_TIMING, QUICK_TIMING } from "./measure.js";
 import { progress } from "./progress.js";
@@ -14,6 +14,7 @@ import { readAll, renderMarkdown, renderSummary, writeSuite } from "./report.js"
 import type { RunInfo } from "./results.js";
 import { runInProcess } from "./suites/inprocess.js";
 import { FULL_SIZES, QUICK_SIZES, runScaling } from "./suites/scaling.js";
+import { FULL_SOAK, QUICK_SOAK, runSoak } from "./suites/soak.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsRoot = join(here, "..", "results");
@@ -66,6 +67,9 @@ async function main(): Promise<void> {
     } else if (suite === "scaling") {
       const data = await runScaling(options.quick ? QUICK_SIZES : FULL_SIZES, timing);
       path = writeSuite(dir, suite, { run: runInfo(options.quick, startedAt, load), data });
+    } else if (suite === "soak") {
+      const data = await runSoak(options.quick ? QUICK_SOAK : FULL_SOAK);
+      path = writeSuite(dir, suite, { run: runInfo(options.quick, startedAt, load), data });
     } else {
       // Loaded only when asked for: the other suites never load ioredis.
       const { runRedis } = await import("./suites/redis.js");
@@ -83,6 +87,10 @@ async function main(): Promise<void> {
   if (all.inprocess) {
     writeFileSync(join(dir, "chart.svg"), renderChart(all.inprocess.data));
     progress(`wrote ${relative(process.cwd(), join(dir, "chart.svg"))}`);
+  }
+  if (all.soak) {
+    writeFileSync(join(dir, "soak.svg"), renderSoakChart(all.soak.data));
+    progress(`wrote ${relative(process.cwd(), join(dir, "soak.svg"))}`);
   }
   console.log(renderSummary(all));
 }

@@ -6,12 +6,13 @@ import type {
   RedisResults,
   RunInfo,
   ScalingResults,
+  SoakResults,
   SubjectInfo,
   SuiteFile,
 } from "./results.js";
 import { checkTargets, opsOf, ratioToBound } from "./targets.js";
 
-export type SuiteName = "inprocess" | "scaling" | "redis";
+export type SuiteName = "inprocess" | "scaling" | "soak" | "redis";
 
 export function writeSuite<T>(dir: string, name: SuiteName, file: SuiteFile<T>): string {
   mkdirSync(dir, { recursive: true });
@@ -31,6 +32,7 @@ export function readSuite<T>(dir: string, name: SuiteName): SuiteFile<T> | undef
 export interface AllResults {
   inprocess?: SuiteFile<InProcessResults>;
   scaling?: SuiteFile<ScalingResults>;
+  soak?: SuiteFile<SoakResults>;
   redis?: SuiteFile<RedisResults>;
 }
 
@@ -38,6 +40,7 @@ export function readAll(dir: string): AllResults {
   return {
     inprocess: readSuite<InProcessResults>(dir, "inprocess"),
     scaling: readSuite<ScalingResults>(dir, "scaling"),
+    soak: readSuite<SoakResults>(dir, "soak"),
     redis: readSuite<RedisResults>(dir, "redis"),
   };
 }
@@ -179,6 +182,92 @@ function scalingSection(data: ScalingResults): string {
       "",
     );
   }
+  if (data.scan && data.scan.length > 0) {
+    const ms = (v: number) => (v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(v >= 1 ? 1 : 3)} ms`);
+    parts.push(
+      "### scanPrefix by store size",
+      "",
+      "Keys written in a scattered order, no TTLs. The first scan builds the ordered index; a page is 100 keys",
+      'from `""`; a narrow prefix matches one key; "all pages" pages through every key 1,000 at a time, beside one',
+      "plain pass over the keys of a `Map` of the same size.",
+      "",
+      table(
+        [
+          "backend",
+          "keys",
+          "first scan (builds index)",
+          "page of 100",
+          "narrow prefix",
+          "all pages",
+          "one Map pass",
+        ],
+        data.scan.map((r) => [
+          r.subject,
+          r.keys.toLocaleString("en-US"),
+          ms(r.firstScanMs),
+          ms(r.firstPageMs),
+          `${r.narrowUs.toFixed(1)} µs`,
+          ms(r.fullPagingMs),
+          ms(r.passMs),
+        ]),
+      ),
+      "",
+    );
+  }
+  if (data.indexCost && data.indexCost.length > 0) {
+    parts.push(
+      "### What the scan index costs a write",
+      "",
+      "Sets of new keys into a store of as many keys (awaited, best of three), on a store that never scanned",
+      "(no index) and on one that did (the index is kept: each new key is buffered, merged at the next scan).",
+      "",
+      table(
+        ["backend", "new keys", "ns per set, no index", "with the index", "ratio"],
+        data.indexCost.map((r) => [
+          r.subject,
+          r.keys.toLocaleString("en-US"),
+          r.nsPerSetWithout.toFixed(0),
+          r.nsPerSetWith.toFixed(0),
+          ratio(r.nsPerSetWith / r.nsPerSetWithout),
+        ]),
+      ),
+      "",
+    );
+  }
+  if (data.errors.length > 0) parts.push("Errors:", "", ...data.errors.map((e) => `- ${e}`), "");
+  return parts.join("\n");
+}
+
+function soakSection(data: SoakResults): string {
+  const parts: string[] = [
+    "Steady churn in real time (src/suites/soak.ts): unique keys set at a fixed rate, nobody reading; default",
+    "options on the system clock (background purge rounds every second, writes that help); @kv/lru with max",
+    "1,000,000. Held ÷ live once warm; heap after a full GC, minus the heap before the store, at half time and at",
+    "the end; event-loop delay (monitorEventLoopDelay, forced GCs excluded) and the longest purge slice.",
+    "Chart: `soak.svg`.",
+    "",
+    table(
+      [
+        "run",
+        "sets/s made",
+        "held ÷ live (worst · end)",
+        "heap half → end",
+        "loop delay max (p99)",
+        "longest purge slice",
+        "purged in background",
+      ],
+      data.runs.map((r) => [
+        r.label,
+        formatOps(r.achievedRate),
+        `${r.worstHeldOverLive.toFixed(2)}× · ${r.endHeldOverLive.toFixed(2)}×`,
+        `${r.heapHalfMiB.toFixed(1)} → ${r.heapEndMiB.toFixed(1)} MiB`,
+        `${r.loopDelayMaxMs.toFixed(1)} ms (${r.loopDelayP99Ms.toFixed(1)})`,
+        `${r.longestSliceMs.toFixed(2)} ms`,
+        r.purgedInBackground.toLocaleString("en-US"),
+      ]),
+    ),
+    "",
+  ];
   if (data.errors.length > 0) parts.push("Errors:", "", ...data.errors.map((e) => `- ${e}`), "");
   return parts.join("\n");
 }
@@ -266,7 +355,12 @@ export function renderMarkdown(all: AllResults): string {
     "references instead of copying values: not a like-for-like comparison.",
     "",
   );
-  const checks = checkTargets(all.inprocess?.data, all.scaling?.data, all.redis?.data);
+  const checks = checkTargets(
+    all.inprocess?.data,
+    all.scaling?.data,
+    all.redis?.data,
+    all.soak?.data,
+  );
   if (checks.length > 0) {
     out.push(
       "## Targets (issue 6)",
@@ -304,6 +398,9 @@ export function renderMarkdown(all: AllResults): string {
   if (all.scaling) {
     out.push("## Scaling", "", runLine(all.scaling.run), "", scalingSection(all.scaling.data));
   }
+  if (all.soak) {
+    out.push("## Soak", "", runLine(all.soak.run), "", soakSection(all.soak.data));
+  }
   if (all.redis) {
     out.push("## Redis", "", runLine(all.redis.run), "", redisSection(all.redis.data));
   }
@@ -325,7 +422,7 @@ export function renderSummary(all: AllResults): string {
       lines.push(`${cell}: bound ${bound ? formatOps(bound) : "—"} ops/s; ${others}`);
     }
   }
-  for (const c of checkTargets(ip, all.scaling?.data, all.redis?.data)) {
+  for (const c of checkTargets(ip, all.scaling?.data, all.redis?.data, all.soak?.data)) {
     if (c.met === false) lines.push(`MISSED: ${c.target} (measured ${c.measured})`);
   }
   return lines.join("\n");

@@ -57,10 +57,74 @@ export interface HeapResult {
   bytesPerEntry: number;
 }
 
+/** scanPrefix at one store size (see src/suites/scan.ts). */
+export interface ScanResult {
+  subject: string;
+  keys: number;
+  /** The first scan of the store: builds the ordered index. */
+  firstScanMs: number;
+  /** A page of 100 from `""`, index built (median). */
+  firstPageMs: number;
+  /** A prefix matching one key (median), in µs. */
+  narrowUs: number;
+  /** Every key, pages of 1,000. */
+  fullPagingMs: number;
+  /** One plain pass over the keys of a Map of the same size, for scale. */
+  passMs: number;
+}
+
+/** What the ordered index costs a set of a new key. */
+export interface IndexCostResult {
+  subject: string;
+  keys: number;
+  nsPerSetWithout: number;
+  nsPerSetWith: number;
+}
+
 export interface ScalingResults {
   purge: PurgeResult[];
   getAtSize: GetAtSizeResult[];
   heap: HeapResult[];
+  /** Absent in results written before the scan rows existed. */
+  scan?: ScanResult[];
+  indexCost?: IndexCostResult[];
+  errors: string[];
+}
+
+/** One second of a soak run: entries held, live ones, heap after a full GC (MiB, the store's growth). */
+export interface SoakSample {
+  t: number;
+  held: number;
+  live: number;
+  heapMiB: number;
+}
+
+export interface SoakRun {
+  backend: string;
+  label: string;
+  rate: number;
+  ttlsMs: number[];
+  seconds: number;
+  /** Sets per second the writer actually made. */
+  achievedRate: number;
+  samples: SoakSample[];
+  /** The highest held ÷ live once warm (after the longest TTL and a second). */
+  worstHeldOverLive: number;
+  endHeldOverLive: number;
+  /** Heap at half time and at the end (after a full GC, minus the heap before the store). */
+  heapHalfMiB: number;
+  heapEndMiB: number;
+  /** Event-loop delay over the run (perf_hooks.monitorEventLoopDelay, forced GCs excluded). */
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+  /** The longest background purge slice. */
+  longestSliceMs: number;
+  /** Entries the background rounds removed (the rest went through writes that help). */
+  purgedInBackground: number;
+}
+
+export interface SoakResults {
+  runs: SoakRun[];
   errors: string[];
 }
 

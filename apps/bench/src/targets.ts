@@ -1,4 +1,4 @@
-import type { InProcessResults, RedisResults, ScalingResults } from "./results.js";
+import type { InProcessResults, RedisResults, ScalingResults, SoakResults } from "./results.js";
 
 /** One figure of issue 6, checked against a run's results. */
 export interface TargetCheck {
@@ -125,14 +125,39 @@ function redisChecks(data: RedisResults): TargetCheck[] {
   return out;
 }
 
+/** The soak's targets: held <= 1.5x live, heap flat after warm-up, no stall over 10 ms from purging. */
+function soakChecks(data: SoakResults): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const r of data.runs) {
+    if (r.ttlsMs.length === 0) continue; // the baseline
+    out.push(
+      check(`soak ${r.label}: entries held <= 1.5x live`, r.worstHeldOverLive, (v) => v <= 1.5),
+      check(
+        `soak ${r.label}: heap at the end <= 1.5x heap at half time`,
+        r.heapEndMiB / r.heapHalfMiB,
+        (v) => v <= 1.5,
+      ),
+      check(
+        `soak ${r.label}: longest purge slice <= 10 ms`,
+        r.longestSliceMs,
+        (v) => v <= 10,
+        " ms",
+      ),
+    );
+  }
+  return out;
+}
+
 export function checkTargets(
   inprocess: InProcessResults | undefined,
   scaling: ScalingResults | undefined,
   redis: RedisResults | undefined,
+  soak?: SoakResults,
 ): TargetCheck[] {
   return [
     ...(inprocess ? inProcessChecks(inprocess) : []),
     ...(scaling ? scalingChecks(scaling) : []),
+    ...(soak ? soakChecks(soak) : []),
     ...(redis ? redisChecks(redis) : []),
   ];
 }

@@ -20,9 +20,16 @@ import {
  * key outside its prefix, and `scanPrefix` returns keys without it. Keys are checked
  * here before the prefix is added (an empty key must not become the bare prefix).
  *
- * `purgeExpired` removes nothing: purging walks the whole store, which is the owner's
- * job, not a view's; it returns 0 (SPEC.md allows that, as for engines that expire keys
- * themselves). `close()` closes the view only; the backend stays open for its owner.
+ * `purgeExpired` removes nothing and returns 0, as SPEC.md allows a backend whose engine
+ * expires keys itself: the store's own purge removes the view's expired entries with
+ * everyone else's (the in-process backends purge in the background and on writes, Redis
+ * expires keys itself). A view cannot do it through the public API: `scanPrefix` leaves
+ * expired keys out, so it cannot find them, and the store's `purgeExpired` is not
+ * restricted to a prefix, so calling it would remove, and count, other namespaces'
+ * entries.
+ *
+ * `close()` closes the view only, and rejects the view's pending waiting pops with
+ * KV_CLOSED; the backend stays open for its owner.
  */
 export function namespaced(backend: KVBackend, prefix: string): KVBackend {
   if (typeof prefix !== "string" || prefix.length === 0 || !prefix.isWellFormed()) {
@@ -35,6 +42,8 @@ class NamespacedBackend implements KVBackend {
   readonly #inner: KVBackend;
   readonly #prefix: string;
   #closed = false;
+  /** The view's pending waiting pops, aborted by `close()`. */
+  readonly #waits = new Set<AbortController>();
 
   constructor(inner: KVBackend, prefix: string) {
     this.#inner = inner;
@@ -73,7 +82,28 @@ class NamespacedBackend implements KVBackend {
   }
 
   async listPopAll<T>(key: string, options?: PopOptions): Promise<T[]> {
-    return this.#inner.listPopAll(this.#key("listPopAll", key), options);
+    const inner = this.#key("listPopAll", key);
+    const signal = options?.signal;
+    if (
+      options?.waitSeconds === undefined ||
+      !(signal === undefined || signal instanceof AbortSignal)
+    ) {
+      // No wait, or options the inner backend rejects.
+      return this.#inner.listPopAll(inner, options);
+    }
+    // A wait of the view's own: close() aborts it (with KV_CLOSED), as the caller's
+    // signal would.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    this.#waits.add(controller);
+    try {
+      return await this.#inner.listPopAll(inner, { ...options, signal: controller.signal });
+    } finally {
+      this.#waits.delete(controller);
+      signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   async mget<T>(keys: string[]): Promise<(T | undefined)[]> {
@@ -143,6 +173,9 @@ class NamespacedBackend implements KVBackend {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
+    for (const controller of this.#waits) controller.abort(closedError("listPopAll"));
+    this.#waits.clear();
   }
 }

@@ -27,8 +27,7 @@ export function ttlToMs(method: string, ttlSeconds: unknown, name = "ttlSeconds"
   if (typeof ttlSeconds !== "number" || !(ttlSeconds > 0) || ttlSeconds === Infinity) {
     throw invalidArgument(method, `${name} must be a finite number > 0`, ttlSeconds);
   }
-  const ms = Math.ceil(ttlSeconds * 1000 - ROUNDING_SLACK_MS);
-  return ms < 1 ? 1 : ms > MAX_TTL_MS ? MAX_TTL_MS : ms;
+  return Math.min(Math.max(1, Math.ceil(ttlSeconds * 1000 - ROUNDING_SLACK_MS)), MAX_TTL_MS);
 }
 
 /**

@@ -1,36 +1,31 @@
 import {
-  type Clock,
   decodeList,
   describeValue,
+  ExpiryIndex,
   incremented,
   KVError,
   KVStore,
   NO_DEADLINE,
+  OrderedKeys,
   type PreparedAppend,
+  PurgeScheduler,
   planListAppend,
   type ResolvedScan,
   systemClock,
   utf8Length,
 } from "@kv/core/adapter";
 import { LRUCache } from "lru-cache";
-import { DeadlineIndex } from "./deadline-index.js";
-import {
-  type EvictionReason,
-  type LruBackendOptions,
-  type LruStats,
-  resolveOptions,
-} from "./options.js";
+import { EvictionStats } from "./eviction-stats.js";
+import { type LruBackendOptions, type LruStats, resolveOptions } from "./options.js";
+import { Ticks } from "./ticks.js";
 
-/** The first tick a backend hands lru-cache; see "Time" below for why it is not 0. */
-const FIRST_TICK = 2;
-
-/** Stale nodes the deadline index may hold beyond twice the entry count before compacting. */
-const COMPACT_SLACK = 1024;
+/** lru-cache's peek options that also see an expired entry. */
+const ALLOW_STALE = { allowStale: true } as const;
 
 /**
  * A bounded in-memory backend: lru-cache 11 holding each value's JSON text, with a cap
  * on entries (`max`) and/or on bytes (`maxBytes`). When a write needs room, the least
- * recently used entries go, and `onEvict` and `stats` say so.
+ * recently used entries go, and `onEvict` and `stats` say so (`eviction-stats.ts`).
  *
  * Values are stored as JSON text, as in @kv/memory: encoding on write validates the value
  * and detaches it from the caller's object, and a `JSON.parse` per read gives every
@@ -42,65 +37,54 @@ const COMPACT_SLACK = 1024;
  *
  * ## No lock needed
  * Every operation does its reading and writing in one synchronous stretch: no `await`
- * anywhere in a method body. An async method's body runs at once when called, so each
- * call takes effect whole, at the moment it is made, before any other call can start:
- * calls are linearizable without a lock (SPEC.md "Concurrency"), the same argument as
- * @kv/memory's. It matters for the read-modify-write operations (`listAppendUnique`,
- * `incr`, `listPopAll`): with an `await` between the read and the write, two appends
- * would read the same list and the second would drop the first's items, two `incr`s
- * would both write `n + 1`. The `onEvict` hook is the one piece of user code that runs
- * during a call, and it is held back until the call's change is complete (see
- * `#settle`), so even a hook that calls the backend sees no half-done state.
+ * anywhere in a method body, so each call takes effect whole, before any other call can
+ * start (linearizable without a lock, SPEC.md "Concurrency"; the same argument as
+ * @kv/memory's). The `onEvict` hook is held back until the call's change is complete.
  *
  * ## Time
- * TTLs are lru-cache's own (per-entry `ttl` and `start`, read through its `perf` clock).
- * Three details of lru-cache do not match SPEC.md as they stand, so the backend gives it
- * its own time scale, "ticks":
- * 1. lru-cache finds an entry stale when `now - start > ttl`, strictly; SPEC.md expires
- *    it from the instant `now >= deadline`.
- * 2. A `start` of 0 means "no TTL" to lru-cache, and a ManualClock starts at 0.
- * 3. By default lru-cache caches `perf.now()` for `ttlResolution` (1 ms, reset by a
- *    timer), so a read could see a stale time; here `ttlResolution` is 0.
- * A tick is a whole millisecond of the injected clock, counted so that the first one is
- * `FIRST_TICK` (2), never going back. Each operation reads the clock once, and every
- * lru-cache call inside it sees that instant (`perf.now()` returns `#now`): an operation
- * happens at one point in time. An entry written at tick `n` with deadline `D` gets
- * `start = n - 1` and `ttl = D - n`; lru-cache then finds it stale when
- * `m - (n - 1) > D - n`, that is exactly when `m >= D`, and reports
- * `getRemainingTTL = D - m - 1`, so `D = m + remaining + 1`. `start` is never below 1.
- * A clock with fractional milliseconds is read as whole ones (floored), and a deadline
- * is rounded up to the next tick (`#deadline`): never early, at most under 1 ms late.
+ * TTLs are lru-cache's own, on a time scale of whole-millisecond "ticks" that makes
+ * lru-cache expire entries exactly when SPEC.md does (`ticks.ts`). The clock is read
+ * once per operation, and not at all by an operation that sets no TTL while the cache
+ * holds no entry with one (the expiry index is empty).
  *
  * ## Expiry and eviction
- * Expired entries still take room until removed. As in @kv/memory, reads never remove
- * them (`noDeleteOnStaleGet`), so `purgeExpired` counts the same on both backends:
- * `purgeExpired` removes them soonest-deadline first (reported as expirations), a write
- * or delete of the key replaces or removes one silently, and capacity eviction takes
- * them like any other least recently used entry (counted and reported as an expiration,
- * since the value was gone already). There is
- * no timer: lru-cache's `ttlAutopurge` would arm one real-time timer per entry, which
- * an injected clock cannot drive, and the bound on the cache already caps what expired
- * entries can hold.
+ * Reads never remove an expired entry (`noDeleteOnStaleGet`), so `purgeExpired` counts
+ * the same on both in-process backends. Expired entries are removed soonest first from
+ * core's `ExpiryIndex` (keys with their deadline tick, checked against lru-cache before
+ * they count) by `purgeExpired`, by core's `PurgeScheduler` (background rounds), and by
+ * writes that help: before a write, up to two expired entries go, and more while the
+ * cache is full, so capacity is not spent on expired entries while live ones would be
+ * evicted. Capacity eviction that takes an entry which had already expired reports it
+ * as an expiration. Under an injected clock only `purgeExpired` and writes to the key
+ * itself remove expired entries, unless `purgeIntervalSeconds` or `purgeOnWrite` ask.
+ *
+ * ## Scans
+ * `scanPrefix` walks core's `OrderedKeys`, built at the first scan (from lru-cache's
+ * keys and the expiry index, which holds every expired entry) and kept up by the writes
+ * that may add a key: O(log n + limit) per page.
  */
 export class LruBackend extends KVStore {
   readonly #cache: LRUCache<string, string>;
-  readonly #index = new DeadlineIndex();
-  readonly #clock: Clock;
-  /** Clock milliseconds at tick 0. */
-  readonly #origin: number;
-  /** The current operation's instant, in ticks; what lru-cache's `perf.now()` returns. */
-  #now = FIRST_TICK;
-  /** The clock's reading at the current operation, fraction included. */
-  #instant = 0;
+  readonly #ticks: Ticks;
+  readonly #index = new ExpiryIndex<string>((key, deadline) => this.#deadlineOf(key) === deadline);
+  /**
+   * The sorted keys, for scans: dormant (free) until the first scan. lru-cache's keys()
+   * leaves expired entries out; every one of those has a node in the expiry index, so
+   * the two together are every key the cache holds.
+   */
+  readonly #keys = new OrderedKeys({
+    present: (key) => this.#cache.peek(key, ALLOW_STALE) !== undefined,
+    held: () => this.#cache.size,
+    source: () => [...this.#cache.keys(), ...this.#index.items()],
+  });
+  readonly #stats: EvictionStats;
   readonly #max: number | undefined;
   readonly #maxBytes: number | undefined;
-  readonly #onEvict: ((key: string, reason: EvictionReason) => void) | undefined;
-  /** Drops waiting for `onEvict`, delivered when the operation that caused them ends. */
-  #dropped: [string, EvictionReason][] = [];
-  #hits = 0;
-  #misses = 0;
-  #evictions = 0;
-  #expirations = 0;
+  /** Expired entries a write removes first (0: writes do not help). */
+  readonly #assist: number;
+  readonly #purger: PurgeScheduler;
+  /** lru-cache's set options, reused by every write (lru-cache reads them synchronously). */
+  readonly #setOptions: LRUCache.SetOptions<string, string, unknown> = {};
 
   constructor(options: LruBackendOptions) {
     const resolved = resolveOptions(options);
@@ -111,11 +95,10 @@ export class LruBackend extends KVStore {
       maxValueBytes: resolved.maxValueBytes,
       wakeups: "own-writes",
     });
-    this.#clock = resolved.clock ?? systemClock;
-    this.#origin = Math.floor(this.#clock.now()) - FIRST_TICK;
+    this.#ticks = new Ticks(resolved.clock ?? systemClock);
     this.#max = resolved.max;
     this.#maxBytes = resolved.maxBytes;
-    this.#onEvict = resolved.onEvict;
+    this.#stats = new EvictionStats(resolved.onEvict);
     this.#cache = new LRUCache<string, string>({
       max: this.#max ?? 0,
       maxSize: this.#maxBytes ?? 0,
@@ -123,8 +106,16 @@ export class LruBackend extends KVStore {
       // An expired entry stays until the purge, a write or a delete takes it, as in
       // @kv/memory: reads never remove anything, so purge counts agree across backends.
       noDeleteOnStaleGet: true,
-      perf: { now: () => this.#now },
+      // An overwrite is the caller's doing: no dispose call for it.
+      noDisposeOnSet: true,
+      perf: this.#ticks.perf,
       dispose: this.#onDispose,
+    });
+    this.#assist = resolved.purge.assist;
+    this.#purger = new PurgeScheduler({
+      // A round runs outside any operation: it reports its drops to onEvict at once.
+      purge: (limit) => this._purgeExpired(limit),
+      intervalMs: resolved.purge.intervalMs,
     });
   }
 
@@ -140,73 +131,78 @@ export class LruBackend extends KVStore {
 
   /** Hits, misses, evictions and expirations so far, and what the cache holds now. */
   get stats(): LruStats {
-    return {
-      hits: this.#hits,
-      misses: this.#misses,
-      evictions: this.#evictions,
-      expirations: this.#expirations,
-      entries: this.#cache.size,
-      bytes: this.#cache.calculatedSize,
-    };
+    return this.#stats.snapshot(this.#cache.size, this.#cache.calculatedSize);
+  }
+
+  /** The background purge: `runRound()` purges now, as a background round would. */
+  get purger(): PurgeScheduler {
+    return this.#purger;
   }
 
   // The engine (see KVStore): arguments are checked, values are JSON text, TTLs whole ms.
   // Each method runs in one synchronous stretch (see "No lock needed").
 
   protected _get(key: string): string | undefined {
-    this.#tick();
+    this.#sync();
     const json = this.#cache.get(key);
     if (json === undefined) {
-      this.#misses++;
-      this.#settle();
+      this.#stats.misses++;
+      this.#stats.settle();
     } else {
-      this.#hits++;
+      this.#stats.hits++;
     }
     return json;
   }
 
   protected override _mget(keys: string[]): (string | undefined)[] {
-    this.#tick();
+    this.#sync();
     const out = new Array<string | undefined>(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const json = this.#cache.get(keys[i]!);
-      if (json === undefined) this.#misses++;
-      else this.#hits++;
+      if (json === undefined) this.#stats.misses++;
+      else this.#stats.hits++;
       out[i] = json;
     }
-    this.#settle();
+    this.#stats.settle();
     return out;
   }
 
   protected _set(key: string, json: string, ttlMs: number | undefined): void {
     const size = this.#sizeOf("set", key, json);
-    this.#tick();
-    this.#write(key, json, size, ttlMs === undefined ? NO_DEADLINE : this.#deadline(ttlMs), true);
-    this.#settle();
+    if (ttlMs === undefined) {
+      // No time needed unless some entry has a TTL (then one may have expired).
+      if (this.#index.nodes !== 0) this.#help(this.#ticks.read(), 1, size);
+      this.#write(key, json, size, NO_DEADLINE, true);
+    } else {
+      this.#help(this.#ticks.read(), 1, size);
+      this.#write(key, json, size, this.#ticks.deadline(ttlMs), true);
+    }
+    this.#stats.settle();
   }
 
   protected _mset(entries: Map<string, string>, ttlMs: number | undefined): void {
     // Every entry is sized before the first write: all or nothing.
     const sizes = this.#batchSizes(entries);
-    this.#tick();
-    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#deadline(ttlMs);
+    const now = this.#ticks.read();
+    this.#help(now, entries.size, 0);
+    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#ticks.deadline(ttlMs);
     let i = 0;
     for (const [key, json] of entries) this.#write(key, json, sizes[i++]!, deadline, true);
-    this.#settle();
+    this.#stats.settle();
   }
 
   protected _delete(key: string): boolean {
-    this.#tick();
+    this.#sync();
     // Whatever is stored goes, live or expired (as in @kv/memory); only a live key counts.
     const live = this.#cache.has(key);
     this.#cache.delete(key);
-    this.#settle();
+    this.#stats.settle();
     return live;
   }
 
   protected _listAppend(key: string, append: PreparedAppend): unknown[] {
     const method = "listAppendUnique";
-    this.#tick();
+    this.#ticks.read();
     try {
       const json = this.#cache.get(key);
       const plan = planListAppend(method, key, json, append, this.maxValueBytes);
@@ -217,18 +213,19 @@ export class LruBackend extends KVStore {
       const size = this.#sizeOf(method, key, plan.text);
       // In place: a TTL passed sets the deadline, none keeps the one the list had.
       if (append.ttlMs !== undefined) {
-        this.#write(key, plan.text, size, this.#deadline(append.ttlMs), true);
+        this.#help(this.#ticks.now, 1, size);
+        this.#write(key, plan.text, size, this.#ticks.deadline(append.ttlMs), true);
       } else {
         this.#write(key, plan.text, size, this.#keptDeadline(key, json), false);
       }
       return plan.list;
     } finally {
-      this.#settle();
+      this.#stats.settle();
     }
   }
 
   protected _listPop(key: string): unknown[] {
-    this.#tick();
+    this.#sync();
     try {
       const json = this.#cache.get(key);
       if (json === undefined) return [];
@@ -236,69 +233,47 @@ export class LruBackend extends KVStore {
       this.#cache.delete(key);
       return list;
     } finally {
-      this.#settle();
+      this.#stats.settle();
     }
   }
 
   protected _expire(key: string, ttlMs: number): boolean {
-    this.#tick();
+    this.#ticks.read();
     const json = this.#cache.get(key);
     if (json === undefined) {
-      this.#settle();
+      this.#stats.settle();
       return false;
     }
-    // The same text again: lru-cache keeps the entry (no dispose) and takes the new TTL.
-    this.#write(key, json, this.#sizeOf("expire", key, json), this.#deadline(ttlMs), true);
-    this.#settle();
+    // The same text again: lru-cache keeps the entry and takes the new TTL.
+    this.#write(key, json, this.#sizeOf("expire", key, json), this.#ticks.deadline(ttlMs), true);
+    this.#stats.settle();
     return true;
   }
 
   /**
    * Removes exactly `min(limit, expired)` entries, soonest deadline first, never a live
-   * one. It pops the deadline index (see DeadlineIndex) instead of walking the cache:
-   * O((limit + s) · log h) for `h` index nodes and `s` stale nodes met on the way, and
-   * each stale node is met at most once after the write that made it, so the amortized
-   * cost is O(limit · log n) whatever the cache's size. Each candidate is confirmed with
-   * lru-cache before it is counted, and lru-cache itself removes it (reason "expire").
+   * one, from the expiry index: O(limit) amortized whatever the cache's size.
    */
   protected _purgeExpired(limit: number): number {
-    const now = this.#tick();
-    const index = this.#index;
-    let removed = 0;
-    while (removed < limit && index.firstDeadline() <= now) {
-      const key = index.firstKey();
-      const deadline = index.firstDeadline();
-      index.shift();
-      if (this.#deadlineOf(key) !== deadline) continue; // the key moved on: a stale node
-      // deadline <= now: lru-cache holds it as stale. Reported as an expiration here, since
-      // lru-cache calls an explicit delete a "delete".
-      this.#drop(key, "expire");
-      this.#cache.delete(key);
-      removed++;
-    }
-    this.#settle();
+    const removed = this.#purge(this.#ticks.read(), limit);
+    this.#stats.settle();
     return removed;
   }
 
   protected override _exists(key: string): boolean {
-    this.#tick();
+    this.#sync();
     return this.#cache.has(key);
   }
 
   protected _ttl(key: string): number | undefined {
-    this.#tick();
+    this.#ticks.read();
     if (!this.#cache.has(key)) return undefined;
     const left = this.#cache.getRemainingTTL(key);
-    if (left === Number.POSITIVE_INFINITY) return left;
-    // `left` is `D - now - 1` in ticks (see "Time"). Counted from the clock's exact
-    // instant, not its tick, so a deadline rounded up to a whole tick never reports more
-    // than the TTL given; a live key reports at least 1 ms.
-    const exact = this.#now + left + 1 + this.#origin - this.#instant;
-    return Math.max(1, Math.floor(exact));
+    return left === Number.POSITIVE_INFINITY ? left : this.#ticks.msLeft(left);
   }
 
   protected _incr(key: string, amount: number, ttlMs: number | undefined): number {
-    this.#tick();
+    const now = this.#ticks.read();
     try {
       const json = this.#cache.get(key);
       const current = json === undefined ? undefined : JSON.parse(json);
@@ -306,58 +281,37 @@ export class LruBackend extends KVStore {
       const text = String(next);
       const size = this.#sizeOf("incr", key, text);
       if (ttlMs !== undefined) {
-        this.#write(key, text, size, this.#deadline(ttlMs), true);
+        this.#help(now, 1, size);
+        this.#write(key, text, size, this.#ticks.deadline(ttlMs), true);
       } else {
         this.#write(key, text, size, this.#keptDeadline(key, json), false);
       }
       return next;
     } finally {
-      this.#settle();
+      this.#stats.settle();
     }
   }
 
-  /**
-   * O(n + m log m) per call for `n` entries and `m` matches: lru-cache keeps keys in
-   * recency order, so the matching live keys are collected and sorted each time. Fine
-   * for listing a namespace of a bounded cache; a sorted index would tax every write.
-   */
+  /** O(log n + limit) on the ordered index (built by the first scan). */
   protected _scanPrefix(scan: ResolvedScan): string[] {
-    this.#tick();
-    const keys: string[] = [];
-    // keys() skips expired entries and leaves recency alone.
-    for (const key of this.#cache.keys()) {
-      if (!key.startsWith(scan.prefix)) continue;
-      if (scan.after !== undefined && key <= scan.after) continue;
-      keys.push(key);
-    }
-    // The default sort compares UTF-16 code units, the order SPEC.md asks for.
-    keys.sort();
-    return keys.length > scan.limit ? keys.slice(0, scan.limit) : keys;
+    this.#sync();
+    const cache = this.#cache;
+    // has() finds live keys only, and leaves recency alone.
+    return this.#keys.scan(scan, (key) => cache.has(key));
   }
 
   protected override _close(): void {
+    this.#purger.close();
     // Reason "delete" for every entry: the caller's doing, not reported to onEvict.
     this.#cache.clear();
     this.#index.clear();
-    this.#dropped = [];
+    this.#keys.clear();
+    this.#stats.discard();
   }
 
-  /** Reads the clock into `#now` (whole ms, never going back) and returns it. */
-  #tick(): number {
-    const instant = this.#clock.now();
-    this.#instant = instant;
-    const tick = Math.floor(instant) - this.#origin;
-    if (tick > this.#now) this.#now = tick;
-    return this.#now;
-  }
-
-  /**
-   * The tick of a deadline `ttlMs` from the current operation's instant. Ticks are whole
-   * milliseconds and the instant may have a fraction: rounding the deadline up means an
-   * entry is never expired before SPEC.md's `t + ttl` (at most under 1 ms after it).
-   */
-  #deadline(ttlMs: number): number {
-    return Math.max(this.#now + 1, Math.ceil(this.#instant + ttlMs) - this.#origin);
+  /** Brings lru-cache's time up to date when any entry has a TTL; none needs no time. */
+  #sync(): void {
+    if (this.#index.nodes !== 0) this.#ticks.read();
   }
 
   /**
@@ -408,18 +362,63 @@ export class LruBackend extends KVStore {
   /**
    * Stores `json` under `key` until the tick `deadline` (`NO_DEADLINE`: no TTL, clearing
    * any earlier one). `fresh` marks a deadline the key did not have before, which the
-   * deadline index must learn; a kept deadline already has its node.
+   * expiry index must learn; a kept deadline already has its node.
    */
   #write(key: string, json: string, size: number, deadline: number, fresh: boolean): void {
-    const now = this.#now;
-    const options: LRUCache.SetOptions<string, string, unknown> =
-      deadline === NO_DEADLINE ? {} : { ttl: deadline - now, start: now - 1 };
+    const cache = this.#cache;
+    // One node per deadline: a write that keeps the key's deadline (the same TTL within
+    // the same millisecond) needs no new one.
+    const indexed = fresh && deadline !== NO_DEADLINE && this.#deadlineOf(key) !== deadline;
+    const options = this.#setOptions;
+    this.#ticks.setTtl(options, deadline);
     if (this.#maxBytes !== undefined) options.size = size;
-    this.#cache.set(key, json, options);
-    if (!fresh || deadline === NO_DEADLINE) return;
+    const keys = this.#keys;
+    if (!keys.active) {
+      cache.set(key, json, options);
+    } else {
+      // A key is new when the cache grew, or may be when lru-cache dropped an entry to
+      // make room: the ordered index takes it (adding a known key is harmless).
+      const held = cache.size;
+      const drops = this.#stats.drops;
+      cache.set(key, json, options);
+      if (cache.size > held || this.#stats.drops !== drops) keys.add(key);
+    }
+    if (indexed) this.#index.add(key, deadline, deadline - this.#ticks.now, cache.size);
+  }
+
+  /**
+   * Writes help the purge (when `purgeOnWrite` is on): before `writes` writes, up to
+   * `#assist` expired entries per write go, and more while the cache is full (for a
+   * write of `size` bytes), so that lru-cache never evicts a live entry while an expired
+   * one takes room.
+   */
+  #help(now: number, writes: number, size: number): void {
+    if (this.#assist === 0 || this.#index.nextDeadline() > now) return;
+    this.#purge(now, this.#assist * writes);
+    const cache = this.#cache;
+    const max = this.#max ?? Number.POSITIVE_INFINITY;
+    const maxBytes = this.#maxBytes ?? Number.POSITIVE_INFINITY;
+    while (
+      (cache.size + writes > max || cache.calculatedSize + size > maxBytes) &&
+      this.#purge(now, 1) === 1
+    );
+  }
+
+  /** Removes up to `limit` expired entries, soonest deadline first; returns how many. */
+  #purge(now: number, limit: number): number {
     const index = this.#index;
-    index.push(deadline, key);
-    if (index.size > 2 * this.#cache.size + COMPACT_SLACK) index.compact(this.#isCurrent);
+    const cache = this.#cache;
+    let removed = 0;
+    while (removed < limit) {
+      const key = index.takeExpired(now);
+      if (key === undefined) break;
+      // Current: lru-cache holds it with that deadline, <= now, so as stale. Reported as
+      // an expiration here, since lru-cache calls an explicit delete a "delete".
+      this.#stats.drop(key, "expire");
+      cache.delete(key);
+      removed++;
+    }
+    return removed;
   }
 
   /** The deadline a live key keeps through an in-place change (`json` is what it held). */
@@ -436,49 +435,19 @@ export class LruBackend extends KVStore {
     const left = cache.getRemainingTTL(key);
     if (left === Number.POSITIVE_INFINITY) return NO_DEADLINE;
     // 0 is also what lru-cache answers for a key it does not hold.
-    if (left === 0 && cache.peek(key, { allowStale: true }) === undefined) return undefined;
-    return this.#now + left + 1;
+    if (left === 0 && cache.peek(key, ALLOW_STALE) === undefined) return undefined;
+    return this.#ticks.deadlineOf(left);
   }
-
-  readonly #isCurrent = (key: string, deadline: number): boolean =>
-    this.#deadlineOf(key) === deadline;
 
   /** lru-cache's dispose hook: runs inside lru-cache, so it only counts and queues. */
   readonly #onDispose = (_json: string, key: string, reason: LRUCache.DisposeReason): void => {
-    // "set" (an overwrite) and "delete" (delete, listPopAll, close) are the caller's doing.
+    // "delete" (delete, listPopAll, purge, close) is the caller's doing; overwrites call
+    // no dispose (noDisposeOnSet).
     if (reason === "expire") {
-      this.#drop(key, "expire");
+      this.#stats.drop(key, "expire");
     } else if (reason === "evict") {
       // Still indexed while being evicted: a negative remaining TTL means it had expired.
-      this.#drop(key, this.#cache.getRemainingTTL(key) < 0 ? "expire" : "evict");
+      this.#stats.drop(key, this.#cache.getRemainingTTL(key) < 0 ? "expire" : "evict");
     }
   };
-
-  #drop(key: string, reason: EvictionReason): void {
-    if (reason === "evict") this.#evictions++;
-    else this.#expirations++;
-    if (this.#onEvict !== undefined) this.#dropped.push([key, reason]);
-  }
-
-  /**
-   * Delivers queued drops to `onEvict`, once the operation's change is complete. A hook
-   * that throws must not fail an operation that has already taken effect (SPEC.md: a
-   * failed call has no effect), nor stop the other hooks: its error is rethrown from a
-   * microtask, as an uncaught exception, instead of being swallowed.
-   */
-  #settle(): void {
-    if (this.#dropped.length === 0) return;
-    const dropped = this.#dropped;
-    this.#dropped = [];
-    const hook = this.#onEvict!;
-    for (const [key, reason] of dropped) {
-      try {
-        hook(key, reason);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
 }

@@ -1,14 +1,26 @@
-import { type Clock, invalidArgument, resolveMaxValueBytes } from "@kv/core/adapter";
+import {
+  type Clock,
+  invalidArgument,
+  type PurgeOptions,
+  type ResolvedPurge,
+  resolveMaxValueBytes,
+  resolvePurgeOptions,
+} from "@kv/core/adapter";
 
 /**
  * Why the cache dropped an entry the caller did not delete:
  * - `"evict"`: a live entry made room for a write (capacity: `max` or `maxBytes`);
- * - `"expire"`: an entry whose TTL had passed was removed (found by a read, by
- *   `purgeExpired`, or chosen for eviction after it had already expired).
+ * - `"expire"`: an entry whose TTL had passed was removed (by `purgeExpired`, by the
+ *   background purge or a write that helps, or chosen for eviction after it had
+ *   already expired).
  */
 export type EvictionReason = "evict" | "expire";
 
-export interface LruBackendOptions {
+/**
+ * Besides the bounds: `purgeIntervalSeconds` and `purgeOnWrite` (core's `PurgeOptions`)
+ * say how expired entries are removed before capacity pressure would evict live ones.
+ */
+export interface LruBackendOptions extends PurgeOptions {
   /** The most entries the cache holds. At least one of `max` and `maxBytes` is required. */
   max?: number;
   /**
@@ -61,6 +73,7 @@ export interface ResolvedOptions {
   clock: Clock | undefined;
   maxValueBytes: number;
   onEvict: ((key: string, reason: EvictionReason) => void) | undefined;
+  purge: ResolvedPurge;
 }
 
 const WHERE = "LruBackend";
@@ -97,5 +110,6 @@ export function resolveOptions(options: LruBackendOptions): ResolvedOptions {
     clock,
     maxValueBytes: resolveMaxValueBytes(WHERE, options.maxValueBytes),
     onEvict,
+    purge: resolvePurgeOptions(WHERE, options),
   };
 }

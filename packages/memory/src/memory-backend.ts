@@ -1,50 +1,46 @@
 import {
   type Clock,
-  DEFAULT_PURGE_LIMIT,
   decodeList,
+  ExpiryIndex,
   incremented,
   invalidArgument,
   KVStore,
   keepOrSetDeadline,
   NO_DEADLINE,
+  OrderedKeys,
   type PreparedAppend,
+  PURGE_SLICE_BATCH,
+  type PurgeOptions,
+  PurgeScheduler,
   planListAppend,
   type ResolvedScan,
   resolveLimit,
+  resolvePurgeOptions,
   systemClock,
-  ttlToMs,
 } from "@kv/core/adapter";
-import { ExpiryIndex } from "./expiry-index.js";
 
-export interface MemoryBackendOptions {
+export interface MemoryBackendOptions extends PurgeOptions {
   /** Where TTLs read the time (milliseconds). Default: a monotonic system clock. */
   clock?: Clock;
   /** The largest value, as UTF-8 bytes of JSON. Default 1 MiB. */
   maxValueBytes?: number;
-  /**
-   * How often, in seconds, a background timer purges expired entries, so that keys
-   * nobody reads again do not pile up; `false` turns it off. Default 1 on the system
-   * clock, and off when a `clock` is passed: an injected clock is a test moving time by
-   * hand, and a real-time timer purging behind its back would make `purgeExpired`'s
-   * counts depend on timing (pass a number to have both). The timer is unref'd: it
-   * never keeps the process alive.
-   */
-  purgeIntervalSeconds?: number | false;
-  /** The most expired entries one background tick removes (bounded work). Default 1000. */
+  /** Expired entries one purge call of a background slice removes. Default 128. */
   purgeBatchSize?: number;
 }
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One stored key. `json` is the value's JSON text: each read parses a fresh copy. */
 interface Entry {
   readonly key: string;
   json: string;
-  /** Expired from the instant `now >= deadline`; `NO_DEADLINE` (Infinity) for no TTL. */
+  /**
+   * Expired from the instant `now >= deadline`; `NO_DEADLINE` (Infinity) for no TTL;
+   * `REMOVED` once the entry has left the store, so no expiry-index node matches it.
+   */
   deadline: number;
-  /** In the expiry index: it has a TTL and is in the store. */
-  indexed: boolean;
 }
+
+/** The deadline of an entry no longer in the store: equal to nothing, not even itself. */
+const REMOVED = Number.NaN;
 
 /**
  * The embedded default backend: a `Map` of JSON text plus an expiry index.
@@ -72,15 +68,39 @@ interface Entry {
  *
  * ## Expiry
  * Reads never remove anything: an expired entry is invisible to every operation and is
- * removed by `purgeExpired` (and the background purge), or when a write replaces or
- * deletes its key. `purgeExpired` takes them from the expiry index (see ExpiryIndex), soonest
- * first, at a cost in proportion to `limit`, not to the store's size.
+ * removed by `purgeExpired`, by the background purge rounds, by writes that help (each
+ * write with a TTL removes up to two expired entries: see core's `PurgeScheduler`), or
+ * when a write replaces or deletes its key. All of them take entries from the expiry
+ * index (core's `ExpiryIndex`), soonest first, at a cost in proportion to what they
+ * remove, not to the store's size. Under an injected clock only `purgeExpired` and
+ * writes to the key itself remove anything, unless `purgeIntervalSeconds` or
+ * `purgeOnWrite` ask for more, so a test counts exactly what it expired.
+ *
+ * ## Scans
+ * `scanPrefix` walks core's `OrderedKeys`, the entries in key order, built at the first
+ * scan and kept from then on (a new key costs a push onto a buffer merged at the next
+ * scan; when new keys outrun scans it is dropped until the next one): O(log n + limit)
+ * per page. A store that never scans pays nothing for it, and an overwrite never does.
  */
 export class MemoryBackend extends KVStore {
   readonly #map = new Map<string, Entry>();
-  readonly #expiry = new ExpiryIndex<Entry>();
+  readonly #expiry = new ExpiryIndex<Entry>((entry, deadline) => entry.deadline === deadline);
+  /**
+   * The entries in key order, for scans: dormant (free) until the first scan. It holds
+   * the entry objects, so a scan reads each entry's deadline without a map lookup; an
+   * entry that left the store has the deadline `REMOVED` (NaN): not live, not present.
+   */
+  readonly #keys = new OrderedKeys<Entry>({
+    present: (entry) => !Number.isNaN(entry.deadline),
+    held: () => this.#map.size,
+    source: () => this.#map.keys(),
+    resolve: (key) => this.#map.get(key),
+    keyOf: (entry) => entry.key,
+  });
   readonly #clock: Clock;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Expired entries a write with a TTL removes (0: writes do not help). */
+  readonly #assist: number;
+  readonly #purger: PurgeScheduler;
 
   constructor(options: MemoryBackendOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -90,24 +110,29 @@ export class MemoryBackend extends KVStore {
     // to a waiting `listPopAll`.
     super({ name: "MemoryBackend", maxValueBytes: options.maxValueBytes, wakeups: "own-writes" });
     this.#clock = options.clock ?? systemClock;
-    const interval = options.purgeIntervalSeconds ?? (options.clock === undefined ? 1 : false);
+    const purge = resolvePurgeOptions("MemoryBackend", options);
     const batch = resolveLimit(
       "MemoryBackend",
       options.purgeBatchSize,
-      DEFAULT_PURGE_LIMIT,
+      PURGE_SLICE_BATCH,
       "purgeBatchSize",
     );
-    if (interval !== false) {
-      const ms = ttlToMs("MemoryBackend", interval, "purgeIntervalSeconds");
-      // setInterval turns delays over 2^31 - 1 ms into 1 ms: clamp instead.
-      this.#timer = setInterval(() => this._purgeExpired(batch), Math.min(ms, MAX_TIMER_MS));
-      this.#timer.unref();
-    }
+    this.#assist = purge.assist;
+    this.#purger = new PurgeScheduler({
+      purge: (limit) => this.#purgeAt(this.#clock.now(), limit),
+      intervalMs: purge.intervalMs,
+      batch,
+    });
   }
 
   /** Number of stored entries, expired ones not yet purged included. */
   get size(): number {
     return this.#map.size;
+  }
+
+  /** The background purge: `runRound()` purges now, as a background round would. */
+  get purger(): PurgeScheduler {
+    return this.#purger;
   }
 
   // The engine (see KVStore): arguments are checked, values are JSON text, TTLs whole ms.
@@ -126,12 +151,24 @@ export class MemoryBackend extends KVStore {
 
   protected _set(key: string, json: string, ttlMs: number | undefined): void {
     // The clock is read only for a TTL: a plain set needs no time.
-    this.#write(key, json, ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs, ttlMs);
+    if (ttlMs === undefined) {
+      this.#write(key, json, NO_DEADLINE, undefined);
+      return;
+    }
+    const now = this.#clock.now();
+    this.#write(key, json, now + ttlMs, ttlMs);
+    this.#help(now, 1);
   }
 
   protected _mset(entries: Map<string, string>, ttlMs: number | undefined): void {
-    const deadline = ttlMs === undefined ? NO_DEADLINE : this.#clock.now() + ttlMs;
+    if (ttlMs === undefined) {
+      for (const [key, json] of entries) this.#write(key, json, NO_DEADLINE, undefined);
+      return;
+    }
+    const now = this.#clock.now();
+    const deadline = now + ttlMs;
     for (const [key, json] of entries) this.#write(key, json, deadline, ttlMs);
+    this.#help(now, entries.size);
   }
 
   protected _delete(key: string): boolean {
@@ -146,6 +183,7 @@ export class MemoryBackend extends KVStore {
     if (plan.text === undefined) return [];
     const deadline = keepOrSetDeadline(entry?.deadline, now, append.ttlMs);
     this.#write(key, plan.text, deadline, append.ttlMs);
+    if (append.ttlMs !== undefined) this.#help(now, 1);
     return plan.list;
   }
 
@@ -161,21 +199,13 @@ export class MemoryBackend extends KVStore {
     const now = this.#clock.now();
     const entry = this.#live(key, now);
     if (entry === undefined) return false;
-    entry.deadline = now + ttlMs;
-    this.#expiry.schedule(entry, ttlMs);
+    this.#write(key, entry.json, now + ttlMs, ttlMs);
+    this.#help(now, 1);
     return true;
   }
 
   protected _purgeExpired(limit: number): number {
-    const now = this.#clock.now();
-    let removed = 0;
-    while (removed < limit) {
-      const entry = this.#expiry.takeExpired(now);
-      if (entry === undefined) break;
-      this.#map.delete(entry.key);
-      removed++;
-    }
-    return removed;
+    return this.#purgeAt(this.#clock.now(), limit);
   }
 
   protected override _exists(key: string): boolean {
@@ -195,33 +225,21 @@ export class MemoryBackend extends KVStore {
     const current = entry === undefined ? undefined : JSON.parse(entry.json);
     const next = incremented("incr", key, current, amount);
     this.#write(key, String(next), keepOrSetDeadline(entry?.deadline, now, ttlMs), ttlMs);
+    if (ttlMs !== undefined) this.#help(now, 1);
     return next;
   }
 
-  /**
-   * O(n log n): the Map is in insertion order, so the matching keys are collected and
-   * sorted on each call. Fine for the "list a namespace" use it has; a store that scans
-   * big namespaces often wants a sorted index, which would tax every write instead.
-   */
+  /** O(log n + limit) on the ordered index (built by the first scan). */
   protected _scanPrefix(scan: ResolvedScan): string[] {
     const now = this.#clock.now();
-    const keys: string[] = [];
-    for (const entry of this.#map.values()) {
-      const { key } = entry;
-      if (!key.startsWith(scan.prefix) || now >= entry.deadline) continue;
-      if (scan.after !== undefined && key <= scan.after) continue;
-      keys.push(key);
-    }
-    // The default sort compares UTF-16 code units, the order SPEC.md asks for.
-    keys.sort();
-    return keys.length > scan.limit ? keys.slice(0, scan.limit) : keys;
+    return this.#keys.scan(scan, (entry) => now < entry.deadline);
   }
 
   protected override _close(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#purger.close();
     this.#map.clear();
     this.#expiry.clear();
+    this.#keys.clear();
   }
 
   /** The entry of a live key; an expired one is left for the purge. */
@@ -234,22 +252,46 @@ export class MemoryBackend extends KVStore {
 
   /**
    * Stores `json` under `key` until `deadline`, replacing whatever was there (expired or
-   * not). A new deadline was set `ttlMs` from now; a deadline the entry already has
-   * (kept by an in-place change) leaves the index alone.
+   * not). A new deadline was set `ttlMs` from now and goes into the expiry index; a
+   * deadline the entry already has (kept by an in-place change) leaves it alone.
    */
   #write(key: string, json: string, deadline: number, ttlMs: number | undefined): void {
-    let entry = this.#map.get(key);
+    const map = this.#map;
+    let entry = map.get(key);
     if (entry === undefined) {
-      entry = { key, json, deadline: NO_DEADLINE, indexed: false };
-      this.#map.set(key, entry);
+      entry = { key, json, deadline };
+      map.set(key, entry);
+      this.#keys.add(key);
     } else {
-      // Reusing the entry object spares an allocation on every overwrite.
+      // Reusing the entry object spares an allocation on every overwrite. A changed
+      // deadline leaves the old index node stale.
       entry.json = json;
+      if (entry.deadline === deadline) return;
+      entry.deadline = deadline;
     }
-    if (entry.deadline === deadline) return;
-    entry.deadline = deadline;
-    if (ttlMs === undefined) this.#expiry.unschedule(entry);
-    else this.#expiry.schedule(entry, ttlMs);
+    if (ttlMs !== undefined) this.#expiry.add(entry, deadline, ttlMs, map.size);
+  }
+
+  /** Writes help the purge: `writes` expiring entries written, up to `#assist` each removed. */
+  #help(now: number, writes: number): void {
+    if (this.#assist !== 0 && this.#expiry.nextDeadline() <= now) {
+      this.#purgeAt(now, this.#assist * writes);
+    }
+  }
+
+  /** Removes up to `limit` expired entries, soonest deadline first; returns how many. */
+  #purgeAt(now: number, limit: number): number {
+    const map = this.#map;
+    const expiry = this.#expiry;
+    let removed = 0;
+    while (removed < limit) {
+      const entry = expiry.takeExpired(now);
+      if (entry === undefined) break;
+      entry.deadline = REMOVED;
+      map.delete(entry.key);
+      removed++;
+    }
+    return removed;
   }
 
   /** Removes whatever is stored under `key`; true if it was live. */
@@ -257,7 +299,8 @@ export class MemoryBackend extends KVStore {
     const entry = this.#map.get(key);
     if (entry === undefined) return false;
     this.#map.delete(key);
-    this.#expiry.unschedule(entry);
-    return entry.deadline === NO_DEADLINE || this.#clock.now() < entry.deadline;
+    const live = entry.deadline === NO_DEADLINE || this.#clock.now() < entry.deadline;
+    entry.deadline = REMOVED;
+    return live;
   }
 }

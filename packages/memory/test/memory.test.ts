@@ -28,25 +28,37 @@ describe("MemoryBackend options", () => {
   });
 });
 
+// setTimeout for the rounds, setImmediate between the slices of a round.
+const TIMERS: Parameters<typeof vi.useFakeTimers>[0] = {
+  toFake: ["setTimeout", "clearTimeout", "setImmediate", "clearImmediate"],
+};
+
 describe("background purge", () => {
-  it("removes expired entries on its own, a bounded batch per tick", async () => {
-    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+  it("removes expired entries on its own, slice after slice until none is left", async () => {
+    vi.useFakeTimers(TIMERS);
     const clock = new ManualClock();
     const kv = new MemoryBackend({ clock, purgeIntervalSeconds: 1, purgeBatchSize: 2 });
-    await kv.mset({ a: 1, b: 2, c: 3 }, { ttlSeconds: 1 });
+    await kv.mset({ a: 1, b: 2, c: 3, d: 4, e: 5 }, { ttlSeconds: 1 });
     await kv.set("live", 0);
     clock.advance(1000);
-    expect(kv.size).toBe(4);
-    vi.advanceTimersByTime(1000);
-    expect(kv.size).toBe(2);
+    expect(kv.size).toBe(6);
+    vi.advanceTimersByTime(999);
+    expect(kv.size).toBe(6);
+    vi.advanceTimersByTime(1);
+    // One round: batches of 2 within a slice, more slices while it finds a full batch.
+    expect(kv.size).toBe(1);
+    expect(kv.purger.stats.removed).toBe(5);
+    expect(await kv.get("live")).toBe(0);
+    // And again a round later.
+    await kv.set("x", 1, { ttlSeconds: 0.5 });
+    clock.advance(500);
     vi.advanceTimersByTime(1000);
     expect(kv.size).toBe(1);
-    expect(await kv.get("live")).toBe(0);
     await kv.close();
   });
 
   it("can be turned off", async () => {
-    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    vi.useFakeTimers(TIMERS);
     const clock = new ManualClock();
     const kv = new MemoryBackend({ clock, purgeIntervalSeconds: false });
     await kv.set("a", 1, { ttlSeconds: 1 });
@@ -58,7 +70,7 @@ describe("background purge", () => {
   });
 
   it("is off by default with an injected clock, on by default without", async () => {
-    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    vi.useFakeTimers(TIMERS);
     const manual = new MemoryBackend({ clock: new ManualClock() });
     expect(vi.getTimerCount()).toBe(0);
     const real = new MemoryBackend();
@@ -68,11 +80,48 @@ describe("background purge", () => {
   });
 
   it("stops with close()", async () => {
-    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    vi.useFakeTimers(TIMERS);
     const kv = new MemoryBackend({ purgeIntervalSeconds: 1 });
     expect(vi.getTimerCount()).toBe(1);
     await kv.close();
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe("writes help the purge", () => {
+  async function expiredStore(purgeOnWrite?: boolean) {
+    const clock = new ManualClock();
+    const kv = new MemoryBackend({ clock, purgeOnWrite });
+    for (let i = 0; i < 10; i++) await kv.set(`old${i}`, i, { ttlSeconds: 1 });
+    await kv.set("plain", 0);
+    clock.advance(1000);
+    return kv;
+  }
+
+  it("with purgeOnWrite, each write with a TTL removes up to two expired entries", async () => {
+    const kv = await expiredStore(true);
+    await kv.set("new", 1, { ttlSeconds: 10 });
+    expect(kv.size).toBe(12 - 2);
+    await kv.set("plain", 1); // no TTL: no clock read, no help
+    expect(kv.size).toBe(10);
+    await kv.mset({ m1: 1, m2: 2 }, { ttlSeconds: 10 });
+    expect(kv.size).toBe(12 - 4);
+    await kv.incr("n", 1, { ttlSeconds: 10 });
+    await kv.listAppendUnique("l", [{ id: 1 }], { ttlSeconds: 10 });
+    await kv.expire("plain", 10);
+    // incr and listAppendUnique add a key each and take the last four expired ones.
+    expect(kv.size).toBe(8 + 2 - 4);
+    // What is left for purgeExpired is counted exactly.
+    expect(await kv.purgeExpired()).toBe(0);
+    await kv.close();
+  });
+
+  it("is off by default under an injected clock: purgeExpired counts every expired entry", async () => {
+    const kv = await expiredStore();
+    await kv.set("new", 1, { ttlSeconds: 10 });
+    expect(kv.size).toBe(12);
+    expect(await kv.purgeExpired()).toBe(10);
+    await kv.close();
   });
 });
 
@@ -94,6 +143,26 @@ describe("expiry index", () => {
     expect(kv.size).toBe(100 - expired.length);
     expect(await kv.get("k99")).toBe(99);
     expect(await kv.get("k1")).toBe(1);
+    await kv.close();
+  });
+});
+
+describe("scanPrefix on the ordered index", () => {
+  it("follows deletes, re-adds, expiry and purges after the first scan", async () => {
+    const clock = new ManualClock();
+    const kv = new MemoryBackend({ clock });
+    await kv.mset({ "a:1": 1, "a:2": 2, "b:1": 3 });
+    expect(await kv.scanPrefix("a:")).toEqual(["a:1", "a:2"]); // builds the index
+    await kv.delete("a:1");
+    await kv.set("a:3", 3, { ttlSeconds: 1 });
+    expect(await kv.scanPrefix("a:")).toEqual(["a:2", "a:3"]);
+    await kv.set("a:1", 10); // back, as a new entry
+    clock.advance(1000); // a:3 expires
+    expect(await kv.scanPrefix("a:")).toEqual(["a:1", "a:2"]);
+    expect(await kv.purgeExpired()).toBe(1);
+    await kv.set("a:3", 30); // back after the purge
+    expect(await kv.scanPrefix("", { after: "a:1", limit: 2 })).toEqual(["a:2", "a:3"]);
+    expect(await kv.scanPrefix("a:\uffff")).toEqual([]);
     await kv.close();
   });
 });

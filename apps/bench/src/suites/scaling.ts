@@ -6,8 +6,13 @@ import type { GetAtSizeResult, HeapResult, PurgeResult, ScalingResults } from ".
 import { BoundJsonStore } from "../subjects/bound-json.js";
 import { KVBackendStore } from "../subjects/kv-backend.js";
 import type { Store } from "../subjects/types.js";
+import { runScan } from "./scan.js";
 
 export interface ScalingSizes {
+  /** Store sizes of the scanPrefix rows. */
+  scanKeys: number[];
+  /** New keys written to measure what the scan index costs a set. */
+  indexCostKeys: number;
   purgeLiveKeys: number[];
   /** purgeExpired(1000) calls timed per store size. */
   purgeCalls: number;
@@ -16,6 +21,8 @@ export interface ScalingSizes {
 }
 
 export const FULL_SIZES: ScalingSizes = {
+  scanKeys: [1_000, 100_000, 1_000_000],
+  indexCostKeys: 200_000,
   purgeLiveKeys: [10_000, 100_000, 1_000_000],
   purgeCalls: 31,
   getKeys: [1_000, 1_000_000],
@@ -23,6 +30,8 @@ export const FULL_SIZES: ScalingSizes = {
 };
 
 export const QUICK_SIZES: ScalingSizes = {
+  scanKeys: [1_000, 50_000],
+  indexCostKeys: 20_000,
   purgeLiveKeys: [10_000, 50_000],
   purgeCalls: 5,
   getKeys: [1_000, 50_000],
@@ -270,10 +279,18 @@ async function runHeap(sizes: ScalingSizes, out: ScalingResults): Promise<void> 
 }
 
 export async function runScaling(sizes: ScalingSizes, timing: Timing): Promise<ScalingResults> {
-  const out: ScalingResults = { purge: [], getAtSize: [], heap: [], errors: [] };
+  const out: ScalingResults = {
+    purge: [],
+    getAtSize: [],
+    heap: [],
+    scan: [],
+    indexCost: [],
+    errors: [],
+  };
   // Heap first, on a heap not yet fragmented by the big stores of the other parts.
   await runHeap(sizes, out);
   await runPurge(sizes, out);
   await runGetAtSize(sizes, timing, out);
+  await runScan(sizes.scanKeys, sizes.indexCostKeys, out as Required<ScalingResults>);
   return out;
 }

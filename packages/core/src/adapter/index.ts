@@ -37,10 +37,32 @@ export {
   ttlToMs,
 } from "../ttl.js";
 export {
+  type KVUrl,
+  type KVUrlHost,
+  type OptionSpec,
+  type OptionsOf,
+  type OptionType,
+  parseKVUrl,
+  readUrlOptions,
+  urlError,
+} from "../url.js";
+export {
   DEFAULT_PURGE_LIMIT,
   DEFAULT_SCAN_LIMIT,
   type ResolvedScan,
   resolveLimit,
 } from "../validate.js";
+export { ExpiryIndex } from "./expiry-index.js";
+export { OrderedKeys, scanUnordered } from "./ordered-keys.js";
+export {
+  PURGE_SLICE_BATCH,
+  PURGE_SLICE_MS,
+  type PurgeOptions,
+  PurgeScheduler,
+  type PurgeSchedulerOptions,
+  type ResolvedPurge,
+  resolvePurgeOptions,
+  WRITE_ASSIST,
+} from "./purge-scheduler.js";
 export { decodeStored, KVStore, type KVStoreOptions, type MaybePromise } from "./store.js";
 export { POLL_MAX_MS, type Wakeups } from "./waits.js";
