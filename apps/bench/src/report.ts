@@ -363,7 +363,7 @@ export function renderMarkdown(all: AllResults): string {
   );
   if (checks.length > 0) {
     out.push(
-      "## Targets (issue 6)",
+      "## Targets",
       "",
       table(
         ["target", "measured", "met"],

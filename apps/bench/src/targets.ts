@@ -1,6 +1,6 @@
 import type { InProcessResults, RedisResults, ScalingResults, SoakResults } from "./results.js";
 
-/** One figure of issue 6, checked against a run's results. */
+/** One target figure (apps/bench/README.md "The targets"), checked against a run's results. */
 export interface TargetCheck {
   target: string;
   /** What was measured, e.g. `0.84x`. */

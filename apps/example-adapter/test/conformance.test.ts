@@ -16,7 +16,7 @@ let lastFile = "";
 runConformanceSuite({
   name: "SqliteBackend",
   test: { describe, it, beforeEach, afterEach },
-  // Waiting pops by core's polling fallback (issue 12); a delete takes an expired row.
+  // Waiting pops by core's polling fallback; a delete takes an expired row.
   capabilities: { clock: "manual", purge: "exact", lazyExpiry: true, waitingPops: "poll" },
   create: ({ clock, maxValueBytes }) => {
     lastFile = join(dir, `kv-${files++}.db`);

@@ -155,7 +155,7 @@ export function defineConcurrencyTests(suite: Suite): void {
     });
 
     // SPEC "Concurrency" and "Lists": producers, consumers (some of them waiting) and
-    // counters all at once, then a checker, as issue 9's fault runs do without faults.
+    // counters all at once, then a checker: the fault runs of @kv/redis, without the faults.
     it("producers, consumers and counters at once: no item lost or delivered twice, every counter exact", async () => {
       const report = await runExactlyOnce(client, suite.caps.waitingPops !== "none");
       const { lost, twice, unknown, counterErrors } = report;
