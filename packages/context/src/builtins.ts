@@ -45,43 +45,15 @@ const lru: BackendFactory = async (url, overrides) => {
   return createLruBackend({ ...options, ...overrides });
 };
 
-/** The query options of every redis scheme: @kv/redis's `RedisBackendOptions` of the same names. */
-const REDIS_OPTIONS = {
-  prefix: "string",
-  maxValueBytes: "integer",
-  commandTimeoutMs: "integer",
-  connectTimeoutMs: "integer",
-} as const;
-
-/**
- * The URL without its query, for @kv/redis to connect to: the options were read (and
- * checked) here, so they go to the backend as typed options, not as text a second time.
- */
-function connectionUrl(url: KVUrl): string {
-  const user = encodeURIComponent(url.username);
-  const userinfo =
-    url.username === "" && url.password === ""
-      ? ""
-      : `${user}${url.password === "" ? "" : `:${encodeURIComponent(url.password)}`}@`;
-  const hosts = url.hosts
-    .map(
-      ({ host, port }) =>
-        `${host.includes(":") ? `[${host}]` : host}${port === undefined ? "" : `:${port}`}`,
-    )
-    .join(",");
-  return `${url.scheme}://${userinfo}${hosts}${url.path}`;
-}
-
 /**
  * `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS), and the cluster forms
- * `redis-cluster://[user:password@]h1:p1,h2:p2,…` and `rediss-cluster://…`, each with
- * `?prefix=…&maxValueBytes=…&commandTimeoutMs=…&connectTimeoutMs=…`. @kv/redis checks
- * the hosts and the database number.
+ * `redis-cluster://[user:password@]h1:p1,h2:p2,…` and `rediss-cluster://…`. The parsed
+ * URL goes to @kv/redis as it is: it reads its hosts, database and query options
+ * (`?prefix=…&commandTimeoutMs=…`, listed once, in @kv/redis) itself.
  */
 const redis: BackendFactory = async (url, overrides) => {
-  const options = readOptions(url, REDIS_OPTIONS);
   const { RedisBackend } = await loadPackage<typeof RedisModule>("@kv/redis", url);
-  return new RedisBackend({ url: connectionUrl(url), ...options, ...overrides });
+  return new RedisBackend({ ...overrides, url });
 };
 
 /** The schemes every install knows; `registerBackend` adds more (or replaces these). */

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import { invalidArgument, type KVBackend, KVError, namespaced } from "@kv/core";
+import { type KVBackend, KVError, namespaced } from "@kv/core";
+import { invalidArgument } from "@kv/core/adapter";
 import { processShared } from "./shared.js";
 
 /** What a run sees: its id and its store, as in the reference API's `context.kv()`. */

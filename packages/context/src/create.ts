@@ -1,4 +1,5 @@
-import { invalidArgument, type KVBackend } from "@kv/core";
+import type { KVBackend } from "@kv/core";
+import { invalidArgument } from "@kv/core/adapter";
 import { BUILTIN_BACKENDS } from "./builtins.js";
 import { type BackendFactory, type BackendOverrides, registry } from "./registry.js";
 import { parseKVUrl, urlError } from "./url.js";

@@ -1,4 +1,4 @@
-import { invalidArgument, KVError } from "@kv/core";
+import { invalidArgument, KVError } from "@kv/core/adapter";
 import { processShared } from "./shared.js";
 import type { KVUrl } from "./url.js";
 

@@ -1,4 +1,5 @@
-import { type Clock, invalidArgument, type KVBackend } from "@kv/core";
+import type { Clock, KVBackend } from "@kv/core";
+import { invalidArgument } from "@kv/core/adapter";
 import { processShared } from "./shared.js";
 import type { KVUrl } from "./url.js";
 

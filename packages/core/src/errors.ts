@@ -9,14 +9,30 @@ export type KVErrorCode =
 // (a backend pinned to another version), and their KVError classes are different objects.
 const BRAND = Symbol.for("@kv/core/KVError");
 
+export interface KVErrorOptions {
+  cause?: unknown;
+  /** See `KVError.mayHaveTakenEffect`. Default false. */
+  mayHaveTakenEffect?: boolean;
+}
+
 /** Every error the kv packages throw. Test the kind with `isKVError(err, code)`. */
 export class KVError extends Error {
   readonly code: KVErrorCode;
+  /**
+   * Whether the failed call may still have taken effect (SPEC.md "When a remote reply is
+   * lost"). Only a `KV_UNAVAILABLE` write whose request reached (or may have reached) the
+   * server says `true`: its effect happened at most once, and for `listPopAll` the items
+   * were not lost but put back under their key. `false` means the call changed nothing:
+   * every other code, every read, and a write that was never sent or that the server
+   * refused.
+   */
+  readonly mayHaveTakenEffect: boolean;
 
-  constructor(code: KVErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: KVErrorCode, message: string, options?: KVErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "KVError";
     this.code = code;
+    this.mayHaveTakenEffect = options?.mayHaveTakenEffect === true;
   }
 
   get [BRAND](): true {

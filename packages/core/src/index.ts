@@ -4,7 +4,7 @@
  * suite: `@kv/core/conformance`.
  */
 export { type Clock, ManualClock, systemClock } from "./clock.js";
-export { isKVError, KVError, type KVErrorCode } from "./errors.js";
+export { isKVError, KVError, type KVErrorCode, type KVErrorOptions } from "./errors.js";
 export { namespaced } from "./namespace.js";
 export { MAX_TTL_MS } from "./ttl.js";
 export type {

@@ -1,5 +1,7 @@
-export { MAX_TTL_MS, redactUrl } from "@kv/core";
-export { RedisBackend, type RedisBackendOptions } from "./backend.js";
+export { MAX_TTL_MS } from "@kv/core";
+export { redactUrl } from "@kv/core/adapter";
+export { hashSlot } from "./cluster/slot.js";
+export type { RedisBackendOptions } from "./options.js";
+export { RedisBackend } from "./redis-backend.js";
 export { escapeGlob } from "./scan.js";
-export { hashSlot } from "./slot.js";
 export { parseRedisUrl, type RedisUrl } from "./url.js";

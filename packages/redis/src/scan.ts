@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
-import type { Link } from "./connection.js";
+import type { Link } from "./connection/link.js";
+import { isSideKey } from "./exactly-once/side-keys.js";
 
 /** `text` as a literal in a Redis glob pattern: `*`, `?`, `[`, `]` and `\` escaped. */
 export function escapeGlob(text: string): string {
@@ -49,7 +50,7 @@ export async function scanPrefix(
         cursor = next;
         for (const key of keys) {
           // MATCH is exact on bytes; the check guards against keys that are not UTF-8.
-          if (!key.startsWith(full)) continue;
+          if (!key.startsWith(full) || isSideKey(key)) continue;
           const own = key.slice(strip);
           if (scan.after === undefined || own > scan.after) found.add(own);
         }

@@ -345,9 +345,12 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
       expect(await raw.get(`${p}k`)).toBe("1");
       await viaUrl.close();
       expect(() => new RedisBackend(`${url()}?prefx=a`)).toThrow(
-        /unknown URL option "prefx" \(valid: prefix, maxValueBytes/,
+        /^RedisBackend: unknown option for redis(-cluster)?:\/\/, valid options: prefix, maxValueBytes, commandTimeoutMs, connectTimeoutMs \(got "prefx" in "/,
       );
       expect(() => new RedisBackend(`${url()}?commandTimeoutMs=1e3`)).toThrow(
+        /^RedisBackend: option commandTimeoutMs must be a non-negative integer \(got "1e3" in "/,
+      );
+      expect(() => new RedisBackend(`${url()}?commandTimeoutMs=0`)).toThrow(
         /commandTimeoutMs must be a positive integer/,
       );
     });

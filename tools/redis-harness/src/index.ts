@@ -439,19 +439,36 @@ async function clusterOk(port: number): Promise<boolean> {
   }
 }
 
+export interface StartRedisClusterOptions {
+  /** Default 3 (at least 3). */
+  masters?: number;
+  /** Replicas per master (`--cluster-replicas`); default 0. */
+  replicas?: number;
+  /** `cluster-node-timeout`: how long a master may be unreachable before its replica takes over. Default 5000. */
+  nodeTimeoutMs?: number;
+  /** More `redis-server` arguments for every node. */
+  args?: string[];
+}
+
 /**
- * `masters` (default 3) cluster nodes without replicas, all 16384 slots assigned, ready
- * (`cluster_state:ok` on every node) when this resolves.
+ * `masters` (default 3) cluster nodes, each with `replicas` replicas (default none), all
+ * 16384 slots assigned, ready (`cluster_state:ok` on every node) when this resolves.
  */
-export async function startRedisCluster(opts: { masters?: number } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(
+  opts: StartRedisClusterOptions = {},
+): Promise<RedisCluster> {
   const masters = opts.masters ?? 3;
   if (!Number.isInteger(masters) || masters < 3) {
     throw new Error(`redis-harness: a cluster needs at least 3 masters (got ${masters})`);
   }
+  const replicas = opts.replicas ?? 0;
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new Error(`redis-harness: replicas must be an integer >= 0 (got ${replicas})`);
+  }
   const servers: RedisServer[] = [];
   const stopAll = () => Promise.all(servers.map((s) => s.stop())).then(() => undefined);
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
       // No fixed port: a node that loses its port (or bus port) to a race starts again
       // on another; `freePort` checked the bus port too.
       servers.push(
@@ -462,7 +479,8 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
             "--cluster-config-file",
             "nodes.conf",
             "--cluster-node-timeout",
-            "5000",
+            String(opts.nodeTimeoutMs ?? 5000),
+            ...(opts.args ?? []),
           ],
         }),
       );
@@ -473,7 +491,7 @@ export async function startRedisCluster(opts: { masters?: number } = {}): Promis
       "create",
       ...addresses,
       "--cluster-replicas",
-      "0",
+      String(replicas),
       "--cluster-yes",
     ]);
     const deadline = Date.now() + STARTUP_TIMEOUT_MS;

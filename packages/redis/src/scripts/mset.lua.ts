@@ -1,19 +1,54 @@
-import { defineScript } from "./script.js";
+import { defineScript, pxOf } from "./protocol.js";
 
 /**
- * `mset` with a TTL, atomically and in one round trip: MSET takes no TTL, and a
- * MULTI/SET PX…/EXEC block is as atomic but sends every SET as its own command.
+ * `mset` of one hash slot's keys (all of them on a standalone server), atomically, once
+ * per request, in one round trip. MSET takes no TTL, so with one each key gets a SET PX
+ * (core's `deadlineOf`, ttl.ts: a replaced value keeps no earlier TTL).
  *
- *   KEYS     the keys (on a cluster, all in one hash slot)
- *   ARGV[1]  the TTL in whole ms
- *   ARGV[2…] the values' JSON, in the order of KEYS
+ *   KEYS[1…n]   the keys (on a cluster, all in one hash slot)
+ *   KEYS[n+1]   the request's idempotency record (same slot)
+ *   ARGV[1]     the TTL in whole ms, or "" for none
+ *   ARGV[2]     the record's lifetime in ms
+ *   ARGV[3]     the wake-up command (protocol.ts)
+ *   ARGV[4…n+3] the values' JSON, in the order of KEYS
+ *   ARGV[n+4…]  "<index>:<channel>" for each key whose value is a filled list
+ *
+ * Replies: "ok"; {"replay", "ok"} for a resent request that already took effect.
  */
-export const MSET_PX = defineScript(
-  "kv:msetTtl",
+export const MSET = defineScript(
+  "mset",
   `
-for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1])
+local n = #KEYS - 1
+-- The record is its own check: SET NX answers nil when the request already ran.
+if not redis.call('SET', KEYS[n + 1], 'ok', 'NX', 'PX', ARGV[2]) then return {'replay', 'ok'} end
+if ARGV[1] == '' then
+  -- MSET in chunks: unpack is bounded by Lua's C stack.
+  for first = 1, n, 1000 do
+    local last = math.min(first + 999, n)
+    local flat = {}
+    for i = first, last do
+      flat[#flat + 1] = KEYS[i]
+      flat[#flat + 1] = ARGV[i + 3]
+    end
+    redis.call('MSET', unpack(flat))
+  end
+else
+  for i = 1, n do redis.call('SET', KEYS[i], ARGV[i + 3], 'PX', ARGV[1]) end
 end
-return #KEYS
+for i = n + 4, #ARGV do
+  local colon = string.find(ARGV[i], ':', 1, true)
+  wake(ARGV[3], string.sub(ARGV[i], colon + 1))
+end
+return 'ok'
 `,
 );
+
+export function msetArgs(
+  values: readonly string[],
+  ttlMs: number | undefined,
+  recordMs: number,
+  wakeCommand: string,
+  channels: readonly string[],
+): string[] {
+  return [pxOf(ttlMs), String(recordMs), wakeCommand, ...values, ...channels];
+}

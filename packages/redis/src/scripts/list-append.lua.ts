@@ -1,20 +1,28 @@
-import { defineScript } from "./script.js";
+import type { ItemId, PreparedAppend } from "@kv/core/adapter";
+import { defineScript, pxOf } from "./protocol.js";
 
 /**
  * `listAppendUnique` in one round trip: read the list, drop the items whose id it already
  * holds, splice the rest onto the stored text, check the size, write, return the new text.
+ * Mirrors core's `planListAppend` (lists.ts: `itemsToAppend`, `appendToJsonArray`) and
+ * `keepOrSetDeadline` (ttl.ts) for the TTL.
  *
  *   KEYS[1]        the list's key
+ *   KEYS[2]        the request's idempotency record (same slot, exactly-once/side-keys.ts)
  *   ARGV[1]        the TTL to set, in whole ms, or "" to keep the key's TTL
  *   ARGV[2]        maxValueBytes
  *   ARGV[3]        idKey (lone surrogates spelled out, see `spellOutLoneSurrogates`)
- *   ARGV[4], [5]…  per item: its tagged id ("s" .. string, or "n" .. number as JS prints
+ *   ARGV[4]        the record's lifetime in ms
+ *   ARGV[5], [6]   the wake-up command and channel (see protocol.ts)
+ *   ARGV[7], [8]…  per item: its tagged id ("s" .. string, or "n" .. number as JS prints
  *                  it), then its JSON text. The items are valid and unique among
  *                  themselves (checked in JavaScript before the call).
  *
  * Replies: the new JSON text; nil when the key is missing and nothing was appended (store
- * nothing); {1} when the key holds something that is not a JSON array; {2, bytes} when the
- * result would be over maxValueBytes. Nothing is written in the last two cases.
+ * nothing); {"wrong-type"} when the key holds something that is not a JSON array;
+ * {"too-large", bytes} when the result would be over maxValueBytes (nothing written in
+ * those two cases); {"replay", text?} when this request already took effect (the list as
+ * it is now: the first reply is not kept, to keep records small).
  *
  * Why it never re-encodes: Redis's cjson turns `[]` into `{}`, prints numbers with 14
  * significant digits and escapes `/`. The stored text is decoded only to read the ids;
@@ -28,11 +36,11 @@ import { defineScript } from "./script.js";
  * cjson refuses a lone UTF-16 surrogate escape ("\ud800"), which `JSON.stringify` writes
  * for a string that holds one. `spellOutLoneSurrogates` escapes the backslash of such an
  * escape before decoding, so the string decodes to the six characters `\ud800`; JavaScript
- * spells ids and idKey out the same way (`spellOut` in backend.ts). Only ids matter here,
- * and the stored text is never rewritten, so values keep their surrogates.
+ * spells ids and idKey out the same way (`spellOut` below). Only ids matter here, and the
+ * stored text is never rewritten, so values keep their surrogates.
  */
-export const APPEND = defineScript(
-  "kv:listAppendUnique",
+export const LIST_APPEND = defineScript(
+  "listAppendUnique",
   String.raw`
 local function spellOutLoneSurrogates(s)
   -- A plain search first: most lists hold no \u escape at all, and it is far cheaper
@@ -62,6 +70,11 @@ local function spellOutLoneSurrogates(s)
   return table.concat(out)
 end
 
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local now = redis.call('GET', KEYS[1])
+  if now then return {'replay', now} end
+  return {'replay'}
+end
 local raw = redis.call('GET', KEYS[1])
 local keepTtl = ARGV[1] == ''
 local parts = {}
@@ -69,9 +82,9 @@ local stored = 0
 
 if raw then
   -- A JSON array starts with '[': '{}' and '[]' both decode to an empty table.
-  if not string.find(raw, '^%s*%[') then return {1} end
+  if not string.find(raw, '^%s*%[') then return {'wrong-type'} end
   local ok, list = pcall(cjson.decode, spellOutLoneSurrogates(raw))
-  if not ok or type(list) ~= 'table' then return {1} end
+  if not ok or type(list) ~= 'table' then return {'wrong-type'} end
   stored = #list
   local idKey = ARGV[3]
   local strings, numbers = {}, {}
@@ -86,7 +99,7 @@ if raw then
       end
     end
   end
-  for i = 4, #ARGV, 2 do
+  for i = 7, #ARGV, 2 do
     local tag = ARGV[i]
     local seen
     if string.sub(tag, 1, 1) == 's' then
@@ -97,12 +110,13 @@ if raw then
     if not seen then parts[#parts + 1] = ARGV[i + 1] end
   end
 else
-  for i = 5, #ARGV, 2 do parts[#parts + 1] = ARGV[i] end
+  for i = 8, #ARGV, 2 do parts[#parts + 1] = ARGV[i] end
 end
 
 if #parts == 0 then
   if not raw then return false end
   if not keepTtl then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+  remember(KEYS[2], '1', ARGV[4])
   return raw
 end
 
@@ -112,13 +126,49 @@ if stored > 0 then
 else
   text = '[' .. table.concat(parts, ',') .. ']'
 end
-if #text > tonumber(ARGV[2]) then return {2, #text} end
+if #text > tonumber(ARGV[2]) then return {'too-large', #text} end
 
 if keepTtl then
   redis.call('SET', KEYS[1], text, 'KEEPTTL')
 else
   redis.call('SET', KEYS[1], text, 'PX', ARGV[1])
 end
+remember(KEYS[2], '1', ARGV[4])
+wake(ARGV[5], ARGV[6])
 return text
 `,
 );
+
+/**
+ * An id as the append script compares it: a type tag, then the value. A number is
+ * printed as JavaScript prints it, which Lua parses back to the very same double; a
+ * string has its lone surrogates spelled out as the script does.
+ */
+function tagOf(id: ItemId): string {
+  return typeof id === "string" ? `s${spellOut(id)}` : `n${id}`;
+}
+
+/** Lone surrogates as the six characters `\udxxx`: the text a Lua string can hold. */
+function spellOut(text: string): string {
+  if (text.isWellFormed()) return text;
+  return text.replace(/[\ud800-\udfff]/gu, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/** ARGV of LIST_APPEND (after the record's lifetime and the wake-up, see above). */
+export function listAppendArgs(
+  append: PreparedAppend,
+  maxValueBytes: number,
+  recordMs: number,
+  wake: readonly [string, string],
+): string[] {
+  const args: string[] = [
+    pxOf(append.ttlMs),
+    String(maxValueBytes),
+    spellOut(append.idKey),
+    String(recordMs),
+    wake[0],
+    wake[1],
+  ];
+  for (const item of append.items) args.push(tagOf(item.id), item.text);
+  return args;
+}

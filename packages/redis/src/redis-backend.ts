@@ -1,0 +1,347 @@
+import {
+  describeValue,
+  incremented,
+  invalidArgument,
+  KVError,
+  KVStore,
+  type PreparedAppend,
+  type ResolvedScan,
+  wrongType,
+} from "@kv/core/adapter";
+import type { Cluster, Redis } from "ioredis";
+import { perSlot, reachableMasters } from "./cluster/fan-out.js";
+import {
+  closeClient,
+  createClient,
+  describeClient,
+  type RedisClient,
+} from "./connection/client.js";
+import { Link } from "./connection/link.js";
+import { PopBook } from "./exactly-once/pops.js";
+import { newRequestId, requestRecordKey, wakeChannel } from "./exactly-once/side-keys.js";
+import { type RedisBackendOptions, resolveSettings, WHERE } from "./options.js";
+import { scanPrefix } from "./scan.js";
+import { DELETE } from "./scripts/delete.lua.js";
+import { EXPIRE } from "./scripts/expire.lua.js";
+import { INCR, incrArgs } from "./scripts/incr.lua.js";
+import { LIST_APPEND, listAppendArgs } from "./scripts/list-append.lua.js";
+import { MSET, msetArgs } from "./scripts/mset.lua.js";
+import { codeOf, evalScript, pxOf, ReplyCode } from "./scripts/protocol.js";
+import { SET, setArgs } from "./scripts/set.lua.js";
+import { Wakeups } from "./waits/wakeups.js";
+
+/** No wake-up: the value written is not a filled list. */
+const NO_WAKE = ["PUBLISH", ""] as const;
+
+/**
+ * The KV contract on Redis (standalone or Cluster) through ioredis: the engine under
+ * core's `KVStore` (argument checks, encoding, TTL units and waiting pops are core's).
+ * Every key is one Redis string holding the value's JSON, so `redis-cli GET` shows it and
+ * `GET`/`SET`/`EXPIRE` work on lists too. Every write is a Lua script (scripts/): one
+ * round trip, atomic for every client of the server, carrying a request id so that a
+ * resent request takes effect once (README "Exactly once").
+ */
+export class RedisBackend extends KVStore {
+  readonly #client: RedisClient;
+  readonly #own: boolean;
+  readonly #link: Link;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+  /** How long a write's idempotency record lives: the longest a resend can come after it. */
+  readonly #recordMs: number;
+  readonly #pops: PopBook;
+  readonly #wakeups: Wakeups;
+
+  constructor(options: RedisBackendOptions | string = {}) {
+    const settings = resolveSettings(options);
+    super({ name: WHERE, maxValueBytes: settings.maxValueBytes, wakeups: "engine" });
+    this.#prefix = settings.prefix;
+    this.#timeoutMs = settings.commandTimeoutMs;
+    this.#recordMs = settings.commandTimeoutMs + 1000;
+    const timeouts = { commandMs: settings.commandTimeoutMs, connectMs: settings.connectTimeoutMs };
+
+    if (settings.url === undefined) {
+      const client = settings.client!;
+      if (typeof client !== "object" || client === null || typeof client.call !== "function") {
+        throw invalidArgument(WHERE, "client must be an ioredis Redis or Cluster", client);
+      }
+      if (client.options.keyPrefix) {
+        throw new KVError(
+          "KV_INVALID_ARGUMENT",
+          `${WHERE}: the client has ioredis's keyPrefix set; pass prefix to RedisBackend instead (keyPrefix misses SCAN patterns and replies)`,
+        );
+      }
+      this.#client = client;
+      this.#own = false;
+      const password = client.isCluster
+        ? (client as Cluster).options.redisOptions?.password
+        : (client as Redis).options.password;
+      this.#link = new Link(client, {
+        own: false,
+        timeoutMs: this.#timeoutMs,
+        describe: () => describeClient(client),
+        secrets: password === undefined ? [] : [password],
+      });
+    } else {
+      const url = settings.url;
+      this.#client = createClient(url, timeouts, settings);
+      this.#own = true;
+      const target = `${url.cluster ? "cluster " : ""}${url.nodes.map((n) => `${n.host}:${n.port}`).join(",")}`;
+      this.#link = new Link(this.#client, {
+        own: true,
+        timeoutMs: this.#timeoutMs,
+        describe: () => target,
+        secrets: url.password === undefined ? [] : [url.password],
+      });
+    }
+    this.#pops = new PopBook(this.#link, settings.popLeaseMs, (k) => this.#wake(k, true));
+    this.#wakeups = new Wakeups(this.#link, this.#client);
+    // Once connected: put back the pops of this namespace whose process died (README
+    // "Exactly once"). In the background; a failure leaves them to the next pop of the key.
+    const sweep = () => {
+      stop();
+      this.#sweep().catch(() => undefined);
+    };
+    const stop = this.#link.onReady(sweep);
+    if (this.#client.status === "ready") queueMicrotask(sweep);
+  }
+
+  /** The ioredis client underneath (yours when you passed one in). */
+  get client(): Redis | Cluster {
+    return this.#client;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The engine (see KVStore): arguments are checked, values are JSON text, TTLs whole ms.
+
+  // Reads: one command, no async frame of their own (the hot path).
+
+  protected _get(key: string): Promise<string | undefined> {
+    const k = this.#key(key);
+    return this.#link.run("get", () => this.#client.get(k), { key }).then(orUndefined);
+  }
+
+  protected async _set(key: string, json: string, ttlMs: number | undefined): Promise<void> {
+    const k = this.#key(key);
+    const keys = [k, requestRecordKey(k, newRequestId())];
+    const args = setArgs(json, ttlMs, this.#recordMs, this.#wake(k, isFilledList(json)));
+    await this.#link.run("set", () => evalScript(this.#client, SET, keys, args), {
+      key,
+      write: true,
+    });
+  }
+
+  protected async _delete(key: string): Promise<boolean> {
+    const k = this.#key(key);
+    const keys = [k, requestRecordKey(k, newRequestId())];
+    const args = [String(this.#recordMs)];
+    const reply = await this.#link.run(
+      "delete",
+      () => evalScript(this.#client, DELETE, keys, args),
+      { key, write: true },
+    );
+    return String(reply) === "1";
+  }
+
+  protected async _listAppend(key: string, append: PreparedAppend): Promise<unknown[]> {
+    const method = "listAppendUnique";
+    const k = this.#key(key);
+    const keys = [k, requestRecordKey(k, newRequestId())];
+    const args = listAppendArgs(append, this.maxValueBytes, this.#recordMs, this.#wake(k, true));
+    const reply = await this.#link.run(
+      method,
+      () => evalScript(this.#client, LIST_APPEND, keys, args),
+      { key, write: true },
+    );
+    if (reply === null) return [];
+    if (typeof reply === "string") return this.#list(method, key, reply);
+    switch (codeOf(reply)) {
+      case ReplyCode.Replay: {
+        const now = (reply as [string, string?])[1];
+        return now === undefined ? [] : this.#list(method, key, now);
+      }
+      case ReplyCode.TooLarge:
+        throw new KVError(
+          "KV_VALUE_TOO_LARGE",
+          `${method}: the resulting list's JSON is ${(reply as unknown[])[1]} bytes, over maxValueBytes (${this.maxValueBytes})`,
+        );
+      default:
+        throw wrongType(method, key, "a list");
+    }
+  }
+
+  protected async _listPop(key: string): Promise<unknown[]> {
+    const k = this.#key(key);
+    const { items, dueInMs } = await this.#pops.pop(key, k);
+    // An orphaned pop of this key comes due later: a waiting pop looks again then.
+    if (dueInMs >= 0) this.#wakeups.recheckIn(k, dueInMs);
+    return items;
+  }
+
+  /** Standalone: one MGET. Cluster: one MGET per hash slot, atomic per slot (README). */
+  protected override async _mget(keys: string[]): Promise<(string | undefined)[]> {
+    const full = keys.map((key) => this.#key(key));
+    const out = new Array<string | undefined>(keys.length);
+    await perSlot(this.#client, full, async (indexes) => {
+      const slotKeys = indexes === undefined ? full : indexes.map((i) => full[i]!);
+      const texts = await this.#link.run("mget", () => this.#client.mget(slotKeys));
+      for (let j = 0; j < texts.length; j++) {
+        out[indexes === undefined ? j : indexes[j]!] = texts[j] ?? undefined;
+      }
+    });
+    return out;
+  }
+
+  /** One script per hash slot (one on a standalone server), each atomic and once per request. */
+  protected async _mset(entries: Map<string, string>, ttlMs: number | undefined): Promise<void> {
+    const keys: string[] = [];
+    const texts: string[] = [];
+    for (const [key, text] of entries) {
+      keys.push(this.#key(key));
+      texts.push(text);
+    }
+    const id = newRequestId();
+    const command = this.#wakeCommand();
+    await perSlot(this.#client, keys, async (indexes) => {
+      const ks = indexes === undefined ? keys : indexes.map((i) => keys[i]!);
+      const vs = indexes === undefined ? texts : indexes.map((i) => texts[i]!);
+      const channels: string[] = [];
+      for (let i = 0; i < vs.length; i++) {
+        if (isFilledList(vs[i]!)) channels.push(`${i}:${wakeChannel(ks[i]!)}`);
+      }
+      const scriptKeys = [...ks, requestRecordKey(ks[0]!, id)];
+      const args = msetArgs(vs, ttlMs, this.#recordMs, command, channels);
+      await this.#link.run("mset", () => evalScript(this.#client, MSET, scriptKeys, args), {
+        write: true,
+      });
+    });
+  }
+
+  protected async _expire(key: string, ttlMs: number): Promise<boolean> {
+    const k = this.#key(key);
+    const keys = [k, requestRecordKey(k, newRequestId())];
+    const args = [pxOf(ttlMs), String(this.#recordMs)];
+    const reply = await this.#link.run(
+      "expire",
+      () => evalScript(this.#client, EXPIRE, keys, args),
+      { key, write: true },
+    );
+    return String(reply) === "1";
+  }
+
+  /** Redis removes expired keys itself (lazily and in the background): nothing to do. */
+  protected _purgeExpired(_limit: number): number {
+    return 0;
+  }
+
+  protected override _exists(key: string): Promise<boolean> {
+    const k = this.#key(key);
+    return this.#link.run("exists", () => this.#client.exists(k), { key }).then((n) => n > 0);
+  }
+
+  protected _ttl(key: string): Promise<number | undefined> {
+    const k = this.#key(key);
+    return this.#link.run("ttl", () => this.#client.pttl(k), { key }).then(msLeft);
+  }
+
+  protected async _incr(key: string, amount: number, ttlMs: number | undefined): Promise<number> {
+    const k = this.#key(key);
+    const keys = [k, requestRecordKey(k, newRequestId())];
+    const args = incrArgs(amount, ttlMs, this.#recordMs);
+    const reply = await this.#link.run("incr", () => evalScript(this.#client, INCR, keys, args), {
+      key,
+      write: true,
+    });
+    if (!Array.isArray(reply)) return Number(reply);
+    // Refused: let core's arithmetic say why, in the same words as every backend.
+    const stored = String(reply[1]);
+    let current: unknown;
+    try {
+      current = JSON.parse(stored);
+    } catch {
+      throw wrongType("incr", key, "a safe integer");
+    }
+    incremented("incr", key, current, amount);
+    throw new KVError(
+      "KV_INVALID_ARGUMENT",
+      `incr: the result must be a safe integer (got ${describeValue(stored)} + ${amount})`,
+    );
+  }
+
+  protected async _scanPrefix(scan: ResolvedScan): Promise<string[]> {
+    let nodes: Redis[];
+    if (this.#client.isCluster) {
+      await this.#link.ready("scanPrefix");
+      nodes = reachableMasters(this.#client as Cluster);
+    } else {
+      nodes = [this.#client as Redis];
+    }
+    return scanPrefix(this.#link, "scanPrefix", nodes, { namespace: this.#prefix, ...scan });
+  }
+
+  protected override _watch(key: string, onChange: () => void): () => void {
+    return this.#wakeups.watch(this.#key(key), onChange);
+  }
+
+  protected override async _close(): Promise<void> {
+    await this.#pops.close();
+    this.#wakeups.close();
+    this.#link.detach();
+    if (this.#own) await closeClient(this.#client, this.#timeoutMs);
+  }
+
+  // ---------------------------------------------------------------------------------
+
+  /** The recovery sweep of orphaned pops (exactly-once/pops.ts), once per backend. */
+  #swept = false;
+  async #sweep(): Promise<void> {
+    if (this.#swept || this.closed) return;
+    this.#swept = true;
+    const nodes = this.#client.isCluster
+      ? reachableMasters(this.#client as Cluster)
+      : [this.#client as Redis];
+    await this.#pops.sweep(nodes, this.#prefix);
+  }
+
+  #key(key: string): string {
+    return this.#prefix + key;
+  }
+
+  /** PUBLISH on a standalone server, SPUBLISH (sharded: only the key's shard) on a Cluster. */
+  #wakeCommand(): string {
+    return this.#client.isCluster ? "SPUBLISH" : "PUBLISH";
+  }
+
+  /** The wake-up arguments of a write to `fullKey` (none unless it may fill a list). */
+  #wake(fullKey: string, fills: boolean): readonly [string, string] {
+    return fills ? [this.#wakeCommand(), wakeChannel(fullKey)] : NO_WAKE;
+  }
+
+  #list(method: string, key: string, text: string): unknown[] {
+    try {
+      return JSON.parse(text) as unknown[];
+    } catch (cause) {
+      throw new KVError(
+        "KV_WRONG_TYPE",
+        `${method}: the value at ${describeValue(key)} is not JSON (was it written by another program?)`,
+        { cause },
+      );
+    }
+  }
+}
+
+function orUndefined(text: string | null): string | undefined {
+  return text ?? undefined;
+}
+
+/** PTTL's answer as `_ttl`'s: PTTL counts to Redis's `when`, one short of the deadline (see pxOf). */
+function msLeft(ms: number): number | undefined {
+  if (ms === -2) return undefined;
+  if (ms === -1) return Number.POSITIVE_INFINITY;
+  return ms + 1;
+}
+
+/** `JSON.stringify` writes no spaces: a filled array's text starts with `[` and is not `[]`. */
+function isFilledList(json: string): boolean {
+  return json.charCodeAt(0) === 0x5b && json.length > 2;
+}

@@ -1,0 +1,94 @@
+import { type RedisServer, redisCommand, startRedis } from "@kv/redis-harness";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisBackend } from "../src/index.js";
+import { deployments, haveRedis, sleep, uniquePrefix } from "./helpers.js";
+
+/** Waiting pops on Redis: woken by pub/sub, no polling (README "Waiting pops"). */
+describe.skipIf(!haveRedis)("waiting pops without polling", () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  async function commandCount(): Promise<number> {
+    const info = String(await redisCommand(server.port, "INFO", "commandstats"));
+    let total = 0;
+    for (const m of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
+      if (!m[1]!.startsWith("info") && !m[1]!.startsWith("config")) total += Number(m[2]);
+    }
+    return total;
+  }
+
+  it("100 idle waiters send no command while they wait", async () => {
+    const kv = new RedisBackend({ url: server.url, prefix: uniquePrefix("idle") });
+    try {
+      const waits = Array.from({ length: 100 }, (_, i) =>
+        kv.listPopAll(`inbox:${i}`, { waitSeconds: 30 }),
+      );
+      // close() rejects the others with KV_CLOSED.
+      for (const [i, wait] of waits.entries()) if (i !== 7) wait.catch(() => undefined);
+      await sleep(500); // every waiter subscribed and made its first pop
+      await redisCommand(server.port, "CONFIG", "RESETSTAT");
+      await sleep(2000);
+      const idle = await commandCount();
+      expect(idle).toBe(0);
+      console.info(`100 idle waiters for 2 s: ${idle} commands`);
+      await kv.listAppendUnique("inbox:7", [{ id: 1 }]);
+      expect(await waits[7]).toEqual([{ id: 1 }]);
+    } finally {
+      await kv.close();
+    }
+  });
+
+  it("a subscriber connection killed mid-wait: it reconnects and the waiter still gets the items", async () => {
+    const prefix = uniquePrefix("resub");
+    const kv = new RedisBackend({ url: server.url, prefix, commandTimeoutMs: 1000 });
+    const producer = new RedisBackend({ url: server.url, prefix });
+    try {
+      const wait = kv.listPopAll("inbox", { waitSeconds: 20 });
+      await sleep(300);
+      expect(Number(await redisCommand(server.port, "CLIENT", "KILL", "TYPE", "pubsub"))).toBe(1);
+      // Appended while the subscriber is away: its message is lost, the items are not.
+      await producer.listAppendUnique("inbox", [{ id: "x" }]);
+      const start = performance.now();
+      expect(await wait).toEqual([{ id: "x" }]);
+      console.info(
+        `after a subscriber kill: items reached the waiter in ${(performance.now() - start).toFixed(0)} ms`,
+      );
+    } finally {
+      await producer.close();
+      await kv.close();
+    }
+  });
+
+  it.each(deployments)("wake-up latency from another client's append ($name)", async ({ url }) => {
+    const prefix = uniquePrefix("latency");
+    const kv = new RedisBackend({ url: url(), prefix });
+    const producer = new RedisBackend({ url: url(), prefix });
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        const wait = kv.listPopAll(`inbox:${i % 3}`, { waitSeconds: 10 });
+        await sleep(5);
+        const start = performance.now();
+        await producer.listAppendUnique(`inbox:${i % 3}`, [{ id: i }]);
+        expect(await wait).toEqual([{ id: i }]);
+        times.push(performance.now() - start);
+      }
+      times.sort((a, b) => a - b);
+      const median = times[Math.floor(times.length / 2)]!;
+      const p99 = times[Math.floor(times.length * 0.99)]!;
+      console.info(
+        `waiting pop, append → items (${url().split(":")[0]}): median ${median.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`,
+      );
+      // Generous: a loaded 2-core machine; the figure above is what counts.
+      expect(median).toBeLessThan(200);
+    } finally {
+      await producer.close();
+      await kv.close();
+    }
+  });
+});
