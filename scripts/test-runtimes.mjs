@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Runs the conformance suite (from the built dist/ files) for @kv/memory, @kv/lru and
-// @kv/context under every runtime and runner we support, and prints a runtime x package
-// table with the wall time of each run. Exits non-zero if any run failed.
+// @kv/context under every runtime and runner we support, and for @kv/redis (against a
+// redis-server it starts on loopback) under Node, Bun and Deno; prints a runtime x
+// package table with the tests passed and the wall time of each run. Exits non-zero if
+// any run failed or ran no test.
 //
-//   pnpm -F @kv/context... build && node scripts/test-runtimes.mjs
+//   pnpm test:runtimes   (builds what it needs, then runs this)
 //
 // Options (environment):
 //   RUNTIMES=node20,bun   only these rows (names as in the table)
@@ -11,7 +13,7 @@
 //   EXTRA_VITEST="/tmp/vt2 /tmp/vt3"  also run the vitest installed in each of these
 //                         directories (e.g. `npm i vitest@2` in a scratch dir)
 // Node 22/24, Bun and Deno come from npm via npx (the npm packages `node`, `bun`, `deno`).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,20 +87,61 @@ function passedCount(output) {
   return 0;
 }
 
+/**
+ * A throwaway redis-server on a free loopback port below the ephemeral range (as
+ * tools/redis-harness picks them), without persistence; stopped by pid at the end.
+ */
+async function startRedis() {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 12_000);
+    const server = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
+    const ready = await new Promise((resolve) => {
+      let log = "";
+      server.stdout.on("data", (chunk) => {
+        log += chunk;
+        if (log.includes("Ready to accept connections")) resolve(true);
+      });
+      server.once("exit", () => resolve(false));
+    });
+    if (ready) {
+      process.once("exit", () => server.kill("SIGKILL"));
+      return { url: `redis://127.0.0.1:${port}`, stop: () => server.kill("SIGTERM") };
+    }
+  }
+  throw new Error("test-runtimes: could not start redis-server (is it installed?)");
+}
+
 const only = (list, names) =>
   names ? list.filter(([n]) => names.split(",").some((x) => n.startsWith(x))) : list;
 const rows = only(runtimes, process.env.RUNTIMES);
-const packages = (process.env.PACKAGES ?? "memory,lru,context").split(",");
+const packages = (process.env.PACKAGES ?? "memory,lru,context,redis").split(",");
+// @kv/redis runs against a real server: Bun and Deno (its new runtimes) and Node 20.
+const REDIS_RUNTIMES = /^(node20 node:test ESM|bun|deno)/;
+const redis = packages.includes("redis") ? await startRedis() : undefined;
 
 const results = [];
 let failed = 0;
 for (const [name, [command, args]] of rows) {
   const cells = [];
   for (const pkg of packages) {
+    if (pkg === "redis" && !REDIS_RUNTIMES.test(name)) {
+      cells.push("-");
+      continue;
+    }
     const started = Date.now();
     const run = spawnSync(command, args, {
       cwd: root,
-      env: { ...process.env, KV_PACKAGE: pkg, NO_COLOR: "1", FORCE_COLOR: "0" },
+      env: {
+        ...process.env,
+        KV_PACKAGE: pkg,
+        KV_REDIS_URL: redis?.url ?? "",
+        NO_COLOR: "1",
+        FORCE_COLOR: "0",
+      },
       encoding: "utf8",
       timeout: 600_000,
     });
@@ -116,6 +159,8 @@ for (const [name, [command, args]] of rows) {
   }
   results.push([name, ...cells]);
 }
+
+redis?.stop();
 
 console.log(`\n| runtime | ${packages.map((p) => `@kv/${p}`).join(" | ")} |`);
 console.log(`| --- |${packages.map(() => " --- |").join("")}`);

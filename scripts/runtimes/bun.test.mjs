@@ -1,4 +1,4 @@
 import { afterEach, beforeEach, describe, it } from "bun:test";
 import { runSuite } from "./suite.mjs";
 
-runSuite({ describe, it, beforeEach, afterEach }, "bun test");
+await runSuite({ describe, it, beforeEach, afterEach }, "bun test");

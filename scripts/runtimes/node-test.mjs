@@ -1,4 +1,4 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { runSuite } from "./suite.mjs";
 
-runSuite({ describe, it, beforeEach, afterEach }, "node:test");
+await runSuite({ describe, it, beforeEach, afterEach }, "node:test");

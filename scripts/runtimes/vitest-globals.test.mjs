@@ -2,4 +2,4 @@
 // no `import "vitest"` here could pick the runner's copy from a scratch install.
 import { runSuite } from "./suite.mjs";
 
-runSuite({ describe, it, beforeEach, afterEach }, "vitest");
+await runSuite({ describe, it, beforeEach, afterEach }, "vitest");
