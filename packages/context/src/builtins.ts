@@ -22,24 +22,31 @@ function noLocation(url: KVUrl): void {
   }
 }
 
-/** `memory://?maxValueBytes=…&purgeIntervalSeconds=…|false&purgeBatchSize=…` */
+/** The purge options of both in-process backends (core's `PurgeOptions`). */
+const PURGE_OPTIONS = { purgeIntervalSeconds: "number|false", purgeOnWrite: "boolean" } as const;
+
+/** `memory://?maxValueBytes=…&purgeIntervalSeconds=…|false&purgeOnWrite=…&purgeBatchSize=…` */
 const memory: BackendFactory = (url, overrides) => {
   noLocation(url);
   const options = readOptions(url, {
     maxValueBytes: "integer",
-    purgeIntervalSeconds: "number|false",
     purgeBatchSize: "integer",
+    ...PURGE_OPTIONS,
   });
   return new MemoryBackend({ ...options, ...overrides });
 };
 
-/** `lru://?max=…&maxBytes=…&maxValueBytes=…` (neither bound: @kv/lru's default capacity) */
+/**
+ * `lru://?max=…&maxBytes=…&maxValueBytes=…&purgeIntervalSeconds=…|false&purgeOnWrite=…`
+ * (neither bound: @kv/lru's default capacity)
+ */
 const lru: BackendFactory = async (url, overrides) => {
   noLocation(url);
   const options = readOptions(url, {
     max: "integer",
     maxBytes: "integer",
     maxValueBytes: "integer",
+    ...PURGE_OPTIONS,
   });
   const { createLruBackend } = await loadPackage<typeof LruModule>("@kv/lru", url);
   return createLruBackend({ ...options, ...overrides });

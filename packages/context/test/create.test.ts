@@ -81,8 +81,20 @@ describe("memory://", () => {
 
   it("rejects an unknown option, listing the valid ones", async () => {
     expect((await failure(createKV("memory://?max=5"))).message).toBe(
-      'createKV: unknown option for memory://, valid options: maxValueBytes, purgeIntervalSeconds, purgeBatchSize (got "max" in "memory://?max=5")',
+      'createKV: unknown option for memory://, valid options: maxValueBytes, purgeBatchSize, purgeIntervalSeconds, purgeOnWrite (got "max" in "memory://?max=5")',
     );
+  });
+
+  it("takes the purge options of both in-process backends", async () => {
+    const memory = await open("memory://?purgeOnWrite=false&purgeIntervalSeconds=0.5");
+    await memory.set("k", 1, { ttlSeconds: 60 });
+    expect(await memory.get("k")).toBe(1);
+    const lru = await open("lru://?max=10&purgeOnWrite=true&purgeIntervalSeconds=false");
+    await lru.set("k", 1, { ttlSeconds: 60 });
+    expect(await lru.get("k")).toBe(1);
+    const err = await failure(createKV("lru://?purgeOnWrite=maybe"));
+    expect(err.code).toBe("KV_INVALID_ARGUMENT");
+    expect(err.message).toMatch(/purgeOnWrite/);
   });
 
   it("rejects a host or a path", async () => {
