@@ -47,6 +47,15 @@ export interface RedisBackendOptions {
    */
   popLeaseMs?: number;
   /**
+   * Pipelining of concurrent calls (ioredis's `enableAutoPipelining`) on the client the
+   * backend creates: the commands of calls made in the same event-loop turn go to Redis
+   * in one write, and their replies come back in one read (README "Pipelining"). Default
+   * `true`; `false` sends each command on its own (URL `?autoPipelining=false`). An
+   * `enableAutoPipelining` in `redisOptions`/`clusterOptions` is used when this is not
+   * given. Not used with `client`: yours keeps its own setting.
+   */
+  autoPipelining?: boolean;
+  /**
    * More ioredis options for the client the backend creates (e.g. `tls: { ca }` for a
    * private CA with `rediss://`). The options that give the failure behaviour (offline
    * queue, retries, timeouts) are the backend's and override these.
@@ -66,6 +75,7 @@ export const URL_OPTIONS = {
   maxValueBytes: "integer",
   commandTimeoutMs: "integer",
   connectTimeoutMs: "integer",
+  autoPipelining: "boolean",
 } as const;
 
 /** The options, checked, with the URL's query and the defaults applied. */
@@ -78,6 +88,7 @@ export interface Settings {
   commandTimeoutMs: number;
   connectTimeoutMs: number;
   popLeaseMs: number;
+  autoPipelining: boolean;
   redisOptions: RedisOptions | undefined;
   clusterOptions: ClusterOptions | undefined;
 }
@@ -147,9 +158,18 @@ export function resolveSettings(
       popLeaseMs,
     );
   }
+  const autoPipelining =
+    pick("autoPipelining") ??
+    opts.clusterOptions?.enableAutoPipelining ??
+    opts.redisOptions?.enableAutoPipelining ??
+    true;
+  if (typeof autoPipelining !== "boolean") {
+    throw invalidArgument(WHERE, "autoPipelining must be a boolean", autoPipelining);
+  }
   return {
     url,
     client: opts.client,
+    autoPipelining,
     prefix,
     maxValueBytes: pick("maxValueBytes") as number | undefined,
     commandTimeoutMs,

@@ -9,7 +9,7 @@ import {
   wrongType,
 } from "@kv/core/adapter";
 import type { Cluster, Redis } from "ioredis";
-import { perSlot, reachableMasters } from "./cluster/fan-out.js";
+import { perMaster, reachableMasters } from "./cluster/fan-out.js";
 import {
   closeClient,
   createClient,
@@ -23,15 +23,24 @@ import { type RedisBackendOptions, resolveSettings, WHERE } from "./options.js";
 import { scanPrefix } from "./scan.js";
 import { DELETE } from "./scripts/delete.lua.js";
 import { EXPIRE } from "./scripts/expire.lua.js";
-import { INCR, incrArgs } from "./scripts/incr.lua.js";
-import { LIST_APPEND, listAppendArgs } from "./scripts/list-append.lua.js";
-import { MSET, msetArgs } from "./scripts/mset.lua.js";
-import { codeOf, evalScript, pxOf, ReplyCode } from "./scripts/protocol.js";
-import { SET, setArgs } from "./scripts/set.lua.js";
+import { INCR } from "./scripts/incr.lua.js";
+import { LIST_APPEND, listAppendArgv } from "./scripts/list-append.lua.js";
+import { MSET, msetArgv } from "./scripts/mset.lua.js";
+import {
+  codeOf,
+  corkUntilNextTick,
+  evalOnce,
+  type LuaScript,
+  pxOf,
+  ReplyCode,
+  type ScriptArgv,
+  sendScript,
+} from "./scripts/protocol.js";
+import { SET } from "./scripts/set.lua.js";
 import { Wakeups } from "./waits/wakeups.js";
 
-/** No wake-up: the value written is not a filled list. */
-const NO_WAKE = ["PUBLISH", ""] as const;
+/** No wake-up: the value written is not a filled list (scripts skip an empty channel). */
+const NO_WAKE = ["", ""] as const;
 
 /**
  * The KV contract on Redis (standalone or Cluster) through ioredis: the engine under
@@ -49,8 +58,12 @@ export class RedisBackend extends KVStore {
   readonly #timeoutMs: number;
   /** How long a write's idempotency record lives: the longest a resend can come after it. */
   readonly #recordMs: number;
+  /** `#recordMs` as the script argument it is on every write. */
+  readonly #recordText: string;
   readonly #pops: PopBook;
   readonly #wakeups: Wakeups;
+  /** Whether the scripts of concurrent calls share a socket write (see `#send`). */
+  readonly #batchWrites: boolean;
 
   constructor(options: RedisBackendOptions | string = {}) {
     const settings = resolveSettings(options);
@@ -58,6 +71,7 @@ export class RedisBackend extends KVStore {
     this.#prefix = settings.prefix;
     this.#timeoutMs = settings.commandTimeoutMs;
     this.#recordMs = settings.commandTimeoutMs + 1000;
+    this.#recordText = String(this.#recordMs);
     const timeouts = { commandMs: settings.commandTimeoutMs, connectMs: settings.connectTimeoutMs };
 
     if (settings.url === undefined) {
@@ -73,6 +87,7 @@ export class RedisBackend extends KVStore {
       }
       this.#client = client;
       this.#own = false;
+      this.#batchWrites = false;
       const password = client.isCluster
         ? (client as Cluster).options.redisOptions?.password
         : (client as Redis).options.password;
@@ -86,6 +101,7 @@ export class RedisBackend extends KVStore {
       const url = settings.url;
       this.#client = createClient(url, timeouts, settings);
       this.#own = true;
+      this.#batchWrites = settings.autoPipelining;
       const target = `${url.cluster ? "cluster " : ""}${url.nodes.map((n) => `${n.host}:${n.port}`).join(",")}`;
       this.#link = new Link(this.#client, {
         own: true,
@@ -121,38 +137,60 @@ export class RedisBackend extends KVStore {
     return this.#link.run("get", () => this.#client.get(k), { key }).then(orUndefined);
   }
 
-  protected async _set(key: string, json: string, ttlMs: number | undefined): Promise<void> {
+  // Writes: the script's argument list built once, in place (a resend sends it again),
+  // and no async frame of their own either.
+
+  protected _set(key: string, json: string, ttlMs: number | undefined): Promise<void> {
     const k = this.#key(key);
-    const keys = [k, requestRecordKey(k, newRequestId())];
-    const args = setArgs(json, ttlMs, this.#recordMs, this.#wake(k, isFilledList(json)));
-    await this.#link.run("set", () => evalScript(this.#client, SET, keys, args), {
-      key,
-      write: true,
-    });
+    const fills = isFilledList(json);
+    const argv: ScriptArgv = [
+      SET.sha,
+      2,
+      k,
+      requestRecordKey(k, newRequestId()),
+      json,
+      pxOf(ttlMs),
+      this.#recordText,
+      fills ? this.#wakeCommand() : "",
+      fills ? wakeChannel(k) : "",
+    ];
+    return this.#link.run("set", () => this.#send(SET, argv), { key, write: true }).then(toVoid);
   }
 
-  protected async _delete(key: string): Promise<boolean> {
+  protected _delete(key: string): Promise<boolean> {
     const k = this.#key(key);
-    const keys = [k, requestRecordKey(k, newRequestId())];
-    const args = [String(this.#recordMs)];
-    const reply = await this.#link.run(
-      "delete",
-      () => evalScript(this.#client, DELETE, keys, args),
-      { key, write: true },
+    const argv: ScriptArgv = [
+      DELETE.sha,
+      2,
+      k,
+      requestRecordKey(k, newRequestId()),
+      this.#recordText,
+    ];
+    return this.#link
+      .run("delete", () => this.#send(DELETE, argv), { key, write: true })
+      .then(isOne);
+  }
+
+  protected _listAppend(key: string, append: PreparedAppend): Promise<unknown[]> {
+    const k = this.#key(key);
+    const argv = listAppendArgv(
+      k,
+      requestRecordKey(k, newRequestId()),
+      append,
+      this.maxValueBytes,
+      this.#recordText,
+      this.#wake(k, true),
     );
-    return String(reply) === "1";
+    return this.#link
+      .run("listAppendUnique", () => this.#send(LIST_APPEND, argv), {
+        key,
+        write: true,
+      })
+      .then((reply) => this.#appended(key, reply));
   }
 
-  protected async _listAppend(key: string, append: PreparedAppend): Promise<unknown[]> {
+  #appended(key: string, reply: unknown): unknown[] {
     const method = "listAppendUnique";
-    const k = this.#key(key);
-    const keys = [k, requestRecordKey(k, newRequestId())];
-    const args = listAppendArgs(append, this.maxValueBytes, this.#recordMs, this.#wake(k, true));
-    const reply = await this.#link.run(
-      method,
-      () => evalScript(this.#client, LIST_APPEND, keys, args),
-      { key, write: true },
-    );
     if (reply === null) return [];
     if (typeof reply === "string") return this.#list(method, key, reply);
     switch (codeOf(reply)) {
@@ -178,22 +216,36 @@ export class RedisBackend extends KVStore {
     return items;
   }
 
-  /** Standalone: one MGET. Cluster: one MGET per hash slot, atomic per slot (README). */
-  protected override async _mget(keys: string[]): Promise<(string | undefined)[]> {
+  /**
+   * Standalone: one MGET. Cluster: one MGET per hash slot, atomic per slot (README), the
+   * slots of one master sent as one pipeline: one round trip per master.
+   */
+  protected override _mget(keys: string[]): Promise<(string | undefined)[]> {
     const full = keys.map((key) => this.#key(key));
+    if (!this.#client.isCluster) {
+      return this.#link.run("mget", () => this.#client.mget(full)).then(orUndefinedAll);
+    }
     const out = new Array<string | undefined>(keys.length);
-    await perSlot(this.#client, full, async (indexes) => {
-      const slotKeys = indexes === undefined ? full : indexes.map((i) => full[i]!);
-      const texts = await this.#link.run("mget", () => this.#client.mget(slotKeys));
-      for (let j = 0; j < texts.length; j++) {
-        out[indexes === undefined ? j : indexes[j]!] = texts[j] ?? undefined;
-      }
-    });
-    return out;
+    return perMaster(
+      this.#link,
+      "mget",
+      full,
+      {},
+      (pipeline, slotKeys) => pipeline.mget(slotKeys),
+      (indexes, texts) => {
+        const list = texts as (string | null)[];
+        for (let j = 0; j < list.length; j++) {
+          out[indexes === undefined ? j : indexes[j]!] = list[j] ?? undefined;
+        }
+      },
+    ).then(() => out);
   }
 
-  /** One script per hash slot (one on a standalone server), each atomic and once per request. */
-  protected async _mset(entries: Map<string, string>, ttlMs: number | undefined): Promise<void> {
+  /**
+   * One script per hash slot (one on a standalone server), each atomic and once per
+   * request; on a Cluster the slots of one master go as one pipeline.
+   */
+  protected _mset(entries: Map<string, string>, ttlMs: number | undefined): Promise<void> {
     const keys: string[] = [];
     const texts: string[] = [];
     for (const [key, text] of entries) {
@@ -202,31 +254,61 @@ export class RedisBackend extends KVStore {
     }
     const id = newRequestId();
     const command = this.#wakeCommand();
-    await perSlot(this.#client, keys, async (indexes) => {
-      const ks = indexes === undefined ? keys : indexes.map((i) => keys[i]!);
-      const vs = indexes === undefined ? texts : indexes.map((i) => texts[i]!);
+    const px = pxOf(ttlMs);
+    const argvOf = (ks: readonly string[], vs: readonly string[]): ScriptArgv => {
       const channels: string[] = [];
       for (let i = 0; i < vs.length; i++) {
         if (isFilledList(vs[i]!)) channels.push(`${i}:${wakeChannel(ks[i]!)}`);
       }
-      const scriptKeys = [...ks, requestRecordKey(ks[0]!, id)];
-      const args = msetArgs(vs, ttlMs, this.#recordMs, command, channels);
-      await this.#link.run("mset", () => evalScript(this.#client, MSET, scriptKeys, args), {
-        write: true,
-      });
-    });
+      return msetArgv(
+        ks,
+        requestRecordKey(ks[0]!, id),
+        vs,
+        px,
+        this.#recordText,
+        command,
+        channels,
+      );
+    };
+    if (!this.#client.isCluster) {
+      const argv = argvOf(keys, texts);
+      return this.#link.run("mset", () => this.#send(MSET, argv), { write: true }).then(toVoid);
+    }
+    // The argument lists are built once per slot and kept for resends (same request id).
+    const built = new Map<readonly number[] | undefined, ScriptArgv>();
+    return perMaster(
+      this.#link,
+      "mset",
+      keys,
+      { write: true },
+      (pipeline, slotKeys, indexes) => {
+        let argv = built.get(indexes);
+        if (argv === undefined) {
+          argv = argvOf(slotKeys, indexes === undefined ? texts : indexes.map((i) => texts[i]!));
+          built.set(indexes, argv);
+        }
+        pipeline.call("EVALSHA", argv as (string | number)[]);
+        return argv;
+      },
+      toVoid,
+      // NOSCRIPT (a node that never saw the script): that slot's script is sent with EVAL.
+      (argv) => evalOnce(this.#client, MSET, argv as ScriptArgv),
+    );
   }
 
-  protected async _expire(key: string, ttlMs: number): Promise<boolean> {
+  protected _expire(key: string, ttlMs: number): Promise<boolean> {
     const k = this.#key(key);
-    const keys = [k, requestRecordKey(k, newRequestId())];
-    const args = [pxOf(ttlMs), String(this.#recordMs)];
-    const reply = await this.#link.run(
-      "expire",
-      () => evalScript(this.#client, EXPIRE, keys, args),
-      { key, write: true },
-    );
-    return String(reply) === "1";
+    const argv: ScriptArgv = [
+      EXPIRE.sha,
+      2,
+      k,
+      requestRecordKey(k, newRequestId()),
+      pxOf(ttlMs),
+      this.#recordText,
+    ];
+    return this.#link
+      .run("expire", () => this.#send(EXPIRE, argv), { key, write: true })
+      .then(isOne);
   }
 
   /** Redis removes expired keys itself (lazily and in the background): nothing to do. */
@@ -246,9 +328,16 @@ export class RedisBackend extends KVStore {
 
   protected async _incr(key: string, amount: number, ttlMs: number | undefined): Promise<number> {
     const k = this.#key(key);
-    const keys = [k, requestRecordKey(k, newRequestId())];
-    const args = incrArgs(amount, ttlMs, this.#recordMs);
-    const reply = await this.#link.run("incr", () => evalScript(this.#client, INCR, keys, args), {
+    const argv: ScriptArgv = [
+      INCR.sha,
+      2,
+      k,
+      requestRecordKey(k, newRequestId()),
+      String(amount),
+      pxOf(ttlMs),
+      this.#recordText,
+    ];
+    const reply = await this.#link.run("incr", () => this.#send(INCR, argv), {
       key,
       write: true,
     });
@@ -303,6 +392,15 @@ export class RedisBackend extends KVStore {
     await this.#pops.sweep(nodes, this.#prefix);
   }
 
+  /**
+   * A write's script. With pipelining on (our client, the default), the scripts of the
+   * calls made in one tick leave in one socket write (`corkUntilNextTick`).
+   */
+  #send(script: LuaScript, argv: ScriptArgv): Promise<unknown> {
+    if (this.#batchWrites) corkUntilNextTick(this.#client);
+    return sendScript(this.#client, script, argv);
+  }
+
   #key(key: string): string {
     return this.#prefix + key;
   }
@@ -332,6 +430,18 @@ export class RedisBackend extends KVStore {
 
 function orUndefined(text: string | null): string | undefined {
   return text ?? undefined;
+}
+
+function orUndefinedAll(texts: (string | null)[]): (string | undefined)[] {
+  for (let i = 0; i < texts.length; i++) if (texts[i] === null) (texts as unknown[])[i] = undefined;
+  return texts as (string | undefined)[];
+}
+
+function toVoid(): void {}
+
+/** A script's "1" or "0" (or 1/0) as a boolean. */
+function isOne(reply: unknown): boolean {
+  return String(reply) === "1";
 }
 
 /** PTTL's answer as `_ttl`'s: PTTL counts to Redis's `when`, one short of the deadline (see pxOf). */

@@ -345,7 +345,7 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
       expect(await raw.get(`${p}k`)).toBe("1");
       await viaUrl.close();
       expect(() => new RedisBackend(`${url()}?prefx=a`)).toThrow(
-        /^RedisBackend: unknown option for redis(-cluster)?:\/\/, valid options: prefix, maxValueBytes, commandTimeoutMs, connectTimeoutMs \(got "prefx" in "/,
+        /^RedisBackend: unknown option for redis(-cluster)?:\/\/, valid options: prefix, maxValueBytes, commandTimeoutMs, connectTimeoutMs, autoPipelining \(got "prefx" in "/,
       );
       expect(() => new RedisBackend(`${url()}?commandTimeoutMs=1e3`)).toThrow(
         /^RedisBackend: option commandTimeoutMs must be a non-negative integer \(got "1e3" in "/,
@@ -353,6 +353,41 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
       expect(() => new RedisBackend(`${url()}?commandTimeoutMs=0`)).toThrow(
         /commandTimeoutMs must be a positive integer/,
       );
+    });
+
+    it("pipelines reads by default and streams scripts; autoPipelining: false turns it off", async () => {
+      const on = new RedisBackend(url());
+      const off = new RedisBackend(`${url()}?autoPipelining=false`);
+      const viaRedisOptions = new RedisBackend({
+        url: url(),
+        redisOptions: { enableAutoPipelining: false },
+        clusterOptions: { enableAutoPipelining: false },
+      });
+      const optionWins = new RedisBackend({
+        url: url(),
+        autoPipelining: true,
+        redisOptions: { enableAutoPipelining: false },
+        clusterOptions: { enableAutoPipelining: false },
+      });
+      const settings = (b: RedisBackend) => b.client.options;
+      expect(settings(on).enableAutoPipelining).toBe(true);
+      expect(settings(on).autoPipeliningIgnoredCommands).toEqual(["evalsha", "eval"]);
+      expect(settings(off).enableAutoPipelining).toBe(false);
+      expect(settings(viaRedisOptions).enableAutoPipelining).toBe(false);
+      expect(settings(optionWins).enableAutoPipelining).toBe(true);
+      // Concurrent calls of every kind, pipelined or not, each answer their own.
+      const p = uniquePrefix();
+      for (const kv of [on, off]) {
+        const keys = Array.from({ length: 50 }, (_, n) => `${p}${n}`);
+        await Promise.all(keys.map((k, n) => kv.set(k, n)));
+        expect(await Promise.all(keys.map((k) => kv.get(k)))).toEqual(keys.map((_, n) => n));
+        expect(await Promise.all(keys.map((k) => kv.incr(k)))).toEqual(keys.map((_, n) => n + 1));
+        expect(await kv.mget(keys)).toEqual(keys.map((_, n) => n + 1));
+      }
+      expect(() => new RedisBackend({ url: url(), autoPipelining: "yes" as never })).toThrow(
+        /autoPipelining must be a boolean/,
+      );
+      await Promise.all([on, off, viaRedisOptions, optionWins].map((b) => b.close()));
     });
   });
 });

@@ -89,6 +89,63 @@ describe.skipIf(!haveRedis)("Redis Cluster", () => {
     await Promise.all([kv.close(), reader.close()]);
   });
 
+  it("sends a batch as one pipeline per master: one round trip each, one command per slot", async () => {
+    const prefix = uniquePrefix();
+    const kv = new RedisBackend({ url: clusterUrl, prefix });
+    const keys = Array.from({ length: 1000 }, (_, i) => `batch${i}`);
+    await kv.mset(keys.map((k, i) => [k, { i }] as const)); // scripts cached, connected
+    await kv.mget(keys);
+    const masters = (kv.client as Cluster).nodes("master");
+    expect(masters.length).toBe(3);
+    const slotsOf = new Map<string, Set<number>>();
+    for (const k of keys) {
+      const slot = hashSlot(prefix + k);
+      const node = (kv.client as Cluster).slots[slot]![0]!;
+      if (!slotsOf.has(node)) slotsOf.set(node, new Set());
+      slotsOf.get(node)!.add(slot);
+    }
+    // Writes on each master's socket during one call: a pipeline is one write.
+    const writes = new Map<string, number>();
+    const restore: (() => void)[] = [];
+    for (const node of masters) {
+      const name = `${node.options.host}:${node.options.port}`;
+      const stream = node.stream;
+      const write = stream.write;
+      stream.write = function (this: typeof stream, ...args: unknown[]) {
+        writes.set(name, (writes.get(name) ?? 0) + 1);
+        return (write as (...a: unknown[]) => boolean).apply(this, args);
+      } as typeof stream.write;
+      restore.push(() => {
+        stream.write = write;
+      });
+    }
+    try {
+      for (const call of [() => kv.mget(keys), () => kv.mset(keys.map((k) => [k, 1] as const))]) {
+        writes.clear();
+        await call();
+        expect(writes.size).toBe(3);
+        for (const [node, n] of writes) expect(n, node).toBe(1);
+      }
+    } finally {
+      for (const undo of restore) undo();
+    }
+    // One command per slot: MGET per slot (atomic per slot), as before the pipelining.
+    const stats = await Promise.all(
+      masters.map(async (node) => {
+        await node.config("RESETSTAT");
+        return node;
+      }),
+    );
+    await kv.mget(keys);
+    for (const node of stats) {
+      const info = String(await node.info("commandstats"));
+      const mgets = Number(/cmdstat_mget:calls=(\d+)/.exec(info)?.[1] ?? 0);
+      expect(mgets).toBe(slotsOf.get(`${node.options.host}:${node.options.port}`)!.size);
+    }
+    expect(await kv.mget(keys)).toEqual(keys.map(() => 1));
+    await kv.close();
+  });
+
   it("uses a caller's Cluster as it is and leaves it open on close", async () => {
     const prefix = uniquePrefix();
     const mine = new Cluster(parseRedisUrl(clusterUrl).nodes);

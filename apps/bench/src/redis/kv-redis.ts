@@ -1,24 +1,33 @@
 import { KVBackendStore } from "../subjects/kv-backend.js";
-import type { RedisSubject } from "./types.js";
+import type { RedisStore, RedisSubject } from "./types.js";
 
-/** @kv/redis built from a URL, as users build it; `autoPipelining` passes ioredis's option through. */
+/**
+ * @kv/redis built from a URL, as users build it: with its default, ioredis's auto-pipelining
+ * (compared with raw ioredis with `enableAutoPipelining: true`), or with `autoPipelining:
+ * false` (compared with raw ioredis's defaults).
+ */
 export function kvRedis(autoPipelining: boolean): RedisSubject {
   return {
-    name: autoPipelining ? "kv-redis (auto-pipelining)" : "kv-redis",
-    what: `@kv/redis from a URL${autoPipelining ? ", redisOptions: { enableAutoPipelining: true }" : " (ioredis defaults: no auto-pipelining)"}`,
+    name: autoPipelining ? "kv-redis" : "kv-redis (no pipelining)",
+    what: `@kv/redis from a URL${autoPipelining ? " (its default: autoPipelining, ioredis's enableAutoPipelining)" : ", autoPipelining: false"}`,
     baseline: autoPipelining ? "ioredis-raw (auto-pipelining)" : "ioredis-raw",
     commands:
-      "GET; SET [PX]; MGET; MSET, or EVALSHA of a SET…PX script with a TTL; EVALSHA append script; EVALSHA pop script",
+      'GET; MGET; EVALSHA of the set, mset, append and pop scripts (each with a request id, README "Exactly once")',
     async create(url) {
-      const { RedisBackend } = await import("@kv/redis");
-      const backend = new RedisBackend({
-        url,
-        ...(autoPipelining ? { redisOptions: { enableAutoPipelining: true } } : {}),
-      });
-      // The first call waits for the connection; make it before anything is timed.
-      await backend.exists("warm-up");
-      // The same adapter as the in-process rows: every operation is the backend's own.
-      return new KVBackendStore(backend);
+      return kvRedisStore(url, { autoPipelining });
     },
   };
+}
+
+/** A `KVBackendStore` over a connected `RedisBackend` (URL: standalone or cluster). */
+export async function kvRedisStore(
+  url: string,
+  options: { autoPipelining?: boolean } = {},
+): Promise<RedisStore> {
+  const { RedisBackend } = await import("@kv/redis");
+  const backend = new RedisBackend({ url, ...options });
+  // The first call waits for the connection; make it before anything is timed.
+  await backend.exists("warm-up");
+  // The same adapter as the in-process rows: every operation is the backend's own.
+  return new KVBackendStore(backend);
 }

@@ -1,22 +1,44 @@
-import { redisCommand, startRedis } from "@kv/redis-harness";
+import { redisCommand, startRedis, startRedisCluster } from "@kv/redis-harness";
 import { keyOf, listItem, listOf, smallValue } from "../data.js";
 import { type BatchTask, measure, type Timing } from "../measure.js";
 import { formatOps, progress } from "../progress.js";
 import { CommandCounter } from "../redis/commandstats.js";
 import { ioredisRaw } from "../redis/ioredis-raw.js";
 import { keyvRedis } from "../redis/keyv-redis.js";
-import { kvRedis } from "../redis/kv-redis.js";
+import { kvRedis, kvRedisStore } from "../redis/kv-redis.js";
 import { countRoundTrips } from "../redis/round-trips.js";
 import type { RedisStore, RedisSubject } from "../redis/types.js";
 import type { RedisResults, RedisThroughput, RoundTrips, SubjectInfo } from "../results.js";
 
 const SUBJECTS: readonly RedisSubject[] = [
-  kvRedis(false),
-  ioredisRaw(false),
   kvRedis(true),
   ioredisRaw(true),
+  kvRedis(false),
+  ioredisRaw(false),
   keyvRedis,
 ];
+
+/**
+ * Cluster batches: `@kv/redis` on a 3-master cluster against `@kv/redis` on one server,
+ * both with their defaults, `mget`/`mset` of these many keys, one caller.
+ */
+const CLUSTER_SIZES = [100, 1000, 10_000] as const;
+const CLUSTER_SUBJECT: SubjectInfo = {
+  name: "cluster: kv-redis",
+  what: "@kv/redis on a 3-master Redis Cluster (redis-cluster:// URL, its defaults); compared with @kv/redis on one server (the standalone row)",
+  copies: true,
+  copyNote:
+    "one MGET, or one mset script, per hash slot; the slots of one master as one pipeline (one round trip per master)",
+  notes: {},
+  baseline: "standalone: kv-redis",
+};
+const STANDALONE_SUBJECT: SubjectInfo = {
+  name: "standalone: kv-redis",
+  what: "@kv/redis on one redis-server (the kv-redis row's store), for the cluster rows",
+  copies: true,
+  copyNote: "one MGET, or one mset script",
+  notes: {},
+};
 
 const PREFILL = 10_000;
 const BATCH_KEYS = 100;
@@ -54,8 +76,15 @@ function concurrent(
   };
 }
 
-type OpName = "get" | "set" | "mget 100" | "mset 100" | "listAppendUnique";
-const OPS: readonly OpName[] = ["get", "set", "mget 100", "mset 100", "listAppendUnique"];
+type OpName = "get" | "set" | "mget 100" | "mset 100" | "listAppendUnique" | "listPopAll";
+const OPS: readonly OpName[] = [
+  "get",
+  "set",
+  "mget 100",
+  "mset 100",
+  "listAppendUnique",
+  "listPopAll",
+];
 
 /** `tag` keeps each row's lists apart: the rows share one server and run side by side. */
 function task(
@@ -98,7 +127,67 @@ function task(
         },
       );
     }
+    case "listPopAll": {
+      // Every call pops a list of LIST_LENGTH items, its own: written back (untimed)
+      // before each batch.
+      const base = listOf(LIST_LENGTH);
+      const inboxKey = (c: number, i: number) => `${tag}:inbox:${c}:${i}`;
+      return concurrent(
+        callers,
+        perCaller,
+        (c, i) => store.listPopAll(inboxKey(c, i)),
+        async () => {
+          await Promise.all(
+            Array.from({ length: callers }, async (_, c) => {
+              for (let i = 0; i < perCaller; i++) await store.set(inboxKey(c, i), base);
+            }),
+          );
+        },
+      );
+    }
   }
+}
+
+/**
+ * mget/mset of `CLUSTER_SIZES` keys, one caller, on `store` (standalone or cluster): ops/s
+ * are batches per second (one call each), so the ratio cluster ÷ standalone is the
+ * inverse of the time ratio.
+ */
+async function clusterCells(
+  rows: readonly (readonly [string, RedisStore])[],
+  timing: Timing,
+  quick: boolean,
+): Promise<RedisThroughput[]> {
+  const out: RedisThroughput[] = [];
+  for (const size of CLUSTER_SIZES) {
+    const pairs = Array.from(
+      { length: size },
+      (_, i) => [`batch:${size}:${keyOf(i)}`, value] as const,
+    );
+    const keys = pairs.map(([k]) => k);
+    const calls = quick ? Math.max(1, 2000 / size) : Math.max(2, 20_000 / size);
+    // The rows of a cell side by side (see runRedis).
+    for (const kind of ["mget", "mset"] as const) {
+      for (const [name, store] of rows) {
+        const prepared = store.prepareMset(pairs);
+        if (kind === "mget") await store.mset(prepared);
+        const op = `${kind} ${size}`;
+        const call = kind === "mget" ? () => store.mget(keys) : () => store.mset(prepared);
+        const row: RedisThroughput = { subject: name, op, concurrency: 1 };
+        try {
+          row.result = await measure(`${name} ${op}`, concurrent(1, calls, call), timing);
+          progress(
+            `redis ${op.padEnd(17)}   1 caller(s) ${name.padEnd(30)} ${formatOps(row.result.opsPerSec)} ops/s (${(1000 / row.result.opsPerSec).toFixed(2)} ms/call)`,
+          );
+        } catch (err) {
+          row.error = (err as Error).message;
+          progress(`redis ${op} 1 ${name}: ERROR ${row.error}`);
+        }
+        out.push(row);
+      }
+    }
+  }
+  return out;
 }
 
 async function prefill(store: RedisStore): Promise<void> {
@@ -253,6 +342,34 @@ export async function runRedis(timing: Timing, quick: boolean): Promise<RedisRes
           }
           out.throughput.push(row);
         }
+      }
+    }
+    // Cluster batches against the same batches on the standalone server, measured in turn.
+    const standalone = open.find((o) => o.subject.name === "kv-redis");
+    if (standalone) {
+      let cluster: Awaited<ReturnType<typeof startRedisCluster>> | undefined;
+      let clustered: RedisStore | undefined;
+      try {
+        cluster = await startRedisCluster();
+        progress(`redis: started a 3-master cluster (${cluster.url})`);
+        clustered = await kvRedisStore(cluster.url);
+        out.subjects.push(STANDALONE_SUBJECT, CLUSTER_SUBJECT);
+        out.throughput.push(
+          ...(await clusterCells(
+            [
+              [STANDALONE_SUBJECT.name, standalone.store],
+              [CLUSTER_SUBJECT.name, clustered],
+            ],
+            timing,
+            quick,
+          )),
+        );
+      } catch (err) {
+        out.errors.push(`cluster: ${(err as Error).message}`);
+        progress(`redis cluster: ERROR ${(err as Error).message}`);
+      } finally {
+        await clustered?.close().catch(() => undefined);
+        await cluster?.stop();
       }
     }
   } finally {

@@ -35,7 +35,15 @@ export function hashedPart(key: string): string {
  * inside a multi-byte character, so finding them in the string finds them in the bytes.
  */
 export function hashSlot(key: string): number {
-  return crc16(Buffer.from(hashedPart(key), "utf8")) % SLOT_COUNT;
+  const part = hashedPart(key);
+  // ASCII (most keys): its UTF-16 code units are its UTF-8 bytes, no Buffer needed.
+  let crc = 0;
+  for (let i = 0; i < part.length; i++) {
+    const byte = part.charCodeAt(i);
+    if (byte >= 0x80) return crc16(Buffer.from(part, "utf8")) % SLOT_COUNT;
+    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ byte) & 0xff]!;
+  }
+  return crc % SLOT_COUNT;
 }
 
 /** Indexes of `keys` grouped by slot, in first-seen order. */

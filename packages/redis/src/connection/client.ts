@@ -35,16 +35,47 @@ function standaloneOptions(timeouts: Timeouts): RedisOptions {
   };
 }
 
+/**
+ * Auto-pipelining, for the commands it pays off for. ioredis keeps one auto-pipeline in
+ * flight per connection and queues the next one behind it, so the server works through
+ * a batch while the client waits, then the other way round. For cheap commands (GET,
+ * MGET, EXISTS, PTTL: about a microsecond of server time) the saved writes and wake-ups
+ * win by far; for our scripts (every write: 5 to 50 µs of server time each) the lost
+ * overlap costs more than it saves (set at 100 callers: 63k/s pipelined against 102k/s
+ * streamed, apps/bench README). So scripts bypass it; the backend corks the socket for
+ * the rest of the tick instead (`corkUntilNextTick`, scripts/protocol.ts), so those of
+ * concurrent calls still share one write. Concurrent calls may then reach the server in
+ * another order than they were made, which linearizability allows (neither finished
+ * before the other began); a call made after another finished is still sent after it.
+ */
+function pipelining(
+  on: boolean,
+): Pick<RedisOptions, "enableAutoPipelining" | "autoPipeliningIgnoredCommands"> {
+  return on
+    ? { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["evalsha", "eval"] }
+    : { enableAutoPipelining: false };
+}
+
 export interface Timeouts {
   commandMs: number;
   connectMs: number;
 }
 
-/** A client of ours for `url`; `extra` are the caller's ioredis options (ours win). */
+/**
+ * A client of ours for `url`; `extra` are the caller's ioredis options (ours win).
+ * `autoPipelining` is ioredis's `enableAutoPipelining`: the commands of the calls made in
+ * one event-loop turn share one write. It changes nothing in how a call fails or is
+ * resent: a pipelined command still fails on its own when the connection drops (no
+ * offline queue, no automatic resend), and `Link` resends it with its request id.
+ */
 export function createClient(
   url: RedisUrl,
   timeouts: Timeouts,
-  extra: { redisOptions?: RedisOptions; clusterOptions?: ClusterOptions },
+  extra: {
+    redisOptions?: RedisOptions;
+    clusterOptions?: ClusterOptions;
+    autoPipelining: boolean;
+  },
 ): RedisClient {
   const credentials = {
     ...(url.username === undefined ? {} : { username: url.username }),
@@ -66,6 +97,7 @@ export function createClient(
       port: node.port,
       ...(url.db === undefined ? {} : { db: url.db }),
       ...standaloneOptions(timeouts),
+      ...pipelining(extra.autoPipelining),
       retryStrategy: base.retryStrategy ?? reconnectDelay,
     });
   }
@@ -74,6 +106,7 @@ export function createClient(
   return new Cluster(url.nodes, {
     ...extra.clusterOptions,
     enableOfflineQueue: false,
+    ...pipelining(extra.autoPipelining),
     clusterRetryStrategy: extra.clusterOptions?.clusterRetryStrategy ?? reconnectDelay,
     redisOptions: { ...nodeBase, ...credentials, ...tls, ...nodeOptions },
   });

@@ -1,4 +1,4 @@
-import { defineScript, pxOf } from "./protocol.js";
+import { defineScript } from "./protocol.js";
 
 /**
  * `incr` on a JSON number: core's `incremented` (counter.ts) in Lua, with core's
@@ -53,7 +53,3 @@ remember(KEYS[2], text, ARGV[3])
 return text
 `,
 );
-
-export function incrArgs(amount: number, ttlMs: number | undefined, recordMs: number): string[] {
-  return [String(amount), pxOf(ttlMs), String(recordMs)];
-}

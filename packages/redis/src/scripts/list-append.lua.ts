@@ -1,5 +1,5 @@
 import type { ItemId, PreparedAppend } from "@kv/core/adapter";
-import { defineScript, pxOf } from "./protocol.js";
+import { defineScript, pxOf, type ScriptArgv } from "./protocol.js";
 
 /**
  * `listAppendUnique` in one round trip: read the list, drop the items whose id it already
@@ -154,21 +154,27 @@ function spellOut(text: string): string {
   return text.replace(/[\ud800-\udfff]/gu, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
-/** ARGV of LIST_APPEND (after the record's lifetime and the wake-up, see above). */
-export function listAppendArgs(
+/** EVALSHA's arguments for LIST_APPEND: the key, its record, then ARGV as above. */
+export function listAppendArgv(
+  key: string,
+  record: string,
   append: PreparedAppend,
   maxValueBytes: number,
-  recordMs: number,
+  recordMs: string,
   wake: readonly [string, string],
-): string[] {
-  const args: string[] = [
+): ScriptArgv {
+  const argv: ScriptArgv = [
+    LIST_APPEND.sha,
+    2,
+    key,
+    record,
     pxOf(append.ttlMs),
-    String(maxValueBytes),
+    maxValueBytes,
     spellOut(append.idKey),
-    String(recordMs),
+    recordMs,
     wake[0],
     wake[1],
   ];
-  for (const item of append.items) args.push(tagOf(item.id), item.text);
-  return args;
+  for (const item of append.items) argv.push(tagOf(item.id), item.text);
+  return argv;
 }

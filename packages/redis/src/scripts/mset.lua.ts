@@ -1,4 +1,4 @@
-import { defineScript, pxOf } from "./protocol.js";
+import { defineScript, type ScriptArgv } from "./protocol.js";
 
 /**
  * `mset` of one hash slot's keys (all of them on a standalone server), atomically, once
@@ -43,12 +43,20 @@ return 'ok'
 `,
 );
 
-export function msetArgs(
+/** EVALSHA's arguments for MSET: the keys, the record, then ARGV as above. */
+export function msetArgv(
+  keys: readonly string[],
+  record: string,
   values: readonly string[],
-  ttlMs: number | undefined,
-  recordMs: number,
+  px: string,
+  recordMs: string,
   wakeCommand: string,
   channels: readonly string[],
-): string[] {
-  return [pxOf(ttlMs), String(recordMs), wakeCommand, ...values, ...channels];
+): ScriptArgv {
+  const argv: ScriptArgv = [MSET.sha, keys.length + 1];
+  for (let i = 0; i < keys.length; i++) argv.push(keys[i]!);
+  argv.push(record, px, recordMs, wakeCommand);
+  for (let i = 0; i < values.length; i++) argv.push(values[i]!);
+  for (let i = 0; i < channels.length; i++) argv.push(channels[i]!);
+  return argv;
 }

@@ -33,6 +33,9 @@ local function remember(record, reply, ms)
 end
 `;
 
+/** EVALSHA's arguments: `[sha, numkeys, ...keys, ...args]`. */
+export type ScriptArgv = (string | number)[];
+
 export function defineScript(name: string, body: string): LuaScript {
   const lua = `-- kv:${name}\n${PRELUDE}${body}`;
   return { name, lua, sha: createHash("sha1").update(lua).digest("hex") };
@@ -76,7 +79,7 @@ export function pxOf(ms: number | undefined): string {
   return String(ms > 1 ? ms - 1 : 1);
 }
 
-function isNoScript(err: unknown): boolean {
+export function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith("NOSCRIPT");
 }
 
@@ -89,17 +92,65 @@ function isNoScript(err: unknown): boolean {
  * the caller's. The arguments go as one array: `call` does not spread them on the stack,
  * so an `mset` of 100,000 keys is fine.
  */
-export async function evalScript(
+export function evalScript(
   client: Redis | Cluster,
   script: LuaScript,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
-  const rest = [keys.length, ...keys, ...args];
-  try {
-    return await client.call("EVALSHA", [script.sha, ...rest]);
-  } catch (err) {
+  const argv: (string | number)[] = [script.sha, keys.length];
+  for (let i = 0; i < keys.length; i++) argv.push(keys[i]!);
+  for (let i = 0; i < args.length; i++) argv.push(args[i]!);
+  return sendScript(client, script, argv);
+}
+
+/**
+ * `evalScript` for an argument list already built: `[script.sha, numkeys, ...keys,
+ * ...args]` (the hot path builds it once per call, in place; a resend sends it again).
+ * No async frame: one promise on the way back, two on NOSCRIPT. The command names are
+ * lower case: ioredis matches `autoPipeliningIgnoredCommands` (connection/client.ts)
+ * against the name as given.
+ */
+export function sendScript(
+  client: Redis | Cluster,
+  script: LuaScript,
+  argv: readonly (string | number)[],
+): Promise<unknown> {
+  return client.call("evalsha", argv as (string | number)[]).catch((err: unknown) => {
     if (!isNoScript(err)) throw err;
-    return client.call("EVAL", [script.lua, ...rest]);
-  }
+    return evalOnce(client, script, argv);
+  });
+}
+
+/**
+ * Holds the writes of a standalone client's socket until the end of this tick, then
+ * sends them with one system call (Node's `cork`/`uncork`, as node-redis does): the
+ * scripts of concurrent calls share a write without waiting for each other's replies
+ * (ioredis's auto-pipelining would queue them behind the batch in flight, see
+ * connection/client.ts). A socket that closes meanwhile fails its commands as any drop
+ * does.
+ */
+export function corkUntilNextTick(client: Redis | Cluster): void {
+  if (client.isCluster) return;
+  const stream = (client as Redis).stream as
+    | (NodeJS.WritableStream & { cork?: () => void; uncork?: () => void; writableCorked?: number })
+    | undefined;
+  if (stream?.cork === undefined || (stream.writableCorked ?? 0) > 0) return;
+  stream.cork();
+  process.nextTick(uncork, stream);
+}
+
+function uncork(stream: { uncork?: () => void }): void {
+  stream.uncork?.();
+}
+
+/** EVAL of `script` for the arguments of an EVALSHA that answered NOSCRIPT. */
+export function evalOnce(
+  client: Pick<Redis, "call"> | Pick<Cluster, "call">,
+  script: LuaScript,
+  argv: readonly (string | number)[],
+): Promise<unknown> {
+  const again = argv.slice();
+  again[0] = script.lua;
+  return (client as Redis).call("eval", again);
 }

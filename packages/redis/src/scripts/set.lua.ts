@@ -1,4 +1,4 @@
-import { defineScript, pxOf } from "./protocol.js";
+import { defineScript } from "./protocol.js";
 
 /**
  * `set`, once per request: a resent `set` (its reply was lost) must not overwrite what
@@ -28,12 +28,3 @@ wake(ARGV[4], ARGV[5])
 return 'ok'
 `,
 );
-
-export function setArgs(
-  json: string,
-  ttlMs: number | undefined,
-  recordMs: number,
-  wake: readonly [string, string],
-): string[] {
-  return [json, pxOf(ttlMs), String(recordMs), wake[0], wake[1]];
-}
