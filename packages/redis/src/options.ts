@@ -7,6 +7,7 @@ import {
   resolveLimit,
 } from "@kv/core/adapter";
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
+import type { NearCacheOptions } from "./near-cache/index.js";
 import { type RedisUrl, redisUrlOf } from "./url.js";
 
 export interface RedisBackendOptions {
@@ -56,6 +57,14 @@ export interface RedisBackendOptions {
    */
   autoPipelining?: boolean;
   /**
+   * A near cache (SPEC.md "Near cache"; README "Near cache"): recent reads (`get`, `mget`,
+   * `exists`, `ttl`) kept in this process, invalidated by the server (`CLIENT TRACKING`)
+   * when any client writes the key. A read may then be up to `maxStalenessMs` old (default
+   * 2000; in practice about a millisecond on loopback); this client's own writes are
+   * visible to its reads at once. Off by default. URL: `?nearCache=<max entries>`.
+   */
+  nearCache?: NearCacheOptions;
+  /**
    * More ioredis options for the client the backend creates (e.g. `tls: { ca }` for a
    * private CA with `rediss://`). The options that give the failure behaviour (offline
    * queue, retries, timeouts) are the backend's and override these.
@@ -76,6 +85,7 @@ export const URL_OPTIONS = {
   commandTimeoutMs: "integer",
   connectTimeoutMs: "integer",
   autoPipelining: "boolean",
+  nearCache: "integer",
 } as const;
 
 /** The options, checked, with the URL's query and the defaults applied. */
@@ -89,6 +99,8 @@ export interface Settings {
   connectTimeoutMs: number;
   popLeaseMs: number;
   autoPipelining: boolean;
+  /** `undefined`: no near cache. Checked by `NearCache` itself. */
+  nearCache: NearCacheOptions | undefined;
   redisOptions: RedisOptions | undefined;
   clusterOptions: ClusterOptions | undefined;
 }
@@ -166,10 +178,14 @@ export function resolveSettings(
   if (typeof autoPipelining !== "boolean") {
     throw invalidArgument(WHERE, "autoPipelining must be a boolean", autoPipelining);
   }
+  const nearCache =
+    opts.nearCache ??
+    (query.nearCache === undefined ? undefined : { max: query.nearCache as number });
   return {
     url,
     client: opts.client,
     autoPipelining,
+    nearCache,
     prefix,
     maxValueBytes: pick("maxValueBytes") as number | undefined,
     commandTimeoutMs,

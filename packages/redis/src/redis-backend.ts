@@ -1,4 +1,6 @@
+import { isKVError } from "@kv/core";
 import {
+  decodeStored,
   describeValue,
   incremented,
   invalidArgument,
@@ -19,6 +21,13 @@ import {
 import { Link } from "./connection/link.js";
 import { PopBook } from "./exactly-once/pops.js";
 import { newRequestId, requestRecordKey, wakeChannel } from "./exactly-once/side-keys.js";
+import {
+  type KeyRead,
+  NearCache,
+  type NearCacheStats,
+  readManyWithTtl,
+  readWithTtl,
+} from "./near-cache/index.js";
 import { type RedisBackendOptions, resolveSettings, WHERE } from "./options.js";
 import { scanPrefix } from "./scan.js";
 import { DELETE } from "./scripts/delete.lua.js";
@@ -64,10 +73,14 @@ export class RedisBackend extends KVStore {
   readonly #wakeups: Wakeups;
   /** Whether the scripts of concurrent calls share a socket write (see `#send`). */
   readonly #batchWrites: boolean;
+  /** The near cache, when the `nearCache` option asks for one (README "Near cache"). */
+  readonly #near: NearCache | undefined;
 
   constructor(options: RedisBackendOptions | string = {}) {
     const settings = resolveSettings(options);
     super({ name: WHERE, maxValueBytes: settings.maxValueBytes, wakeups: "engine" });
+    // Checked before any connection is made: a bad option leaves nothing open.
+    this.#near = settings.nearCache === undefined ? undefined : new NearCache(settings.nearCache);
     this.#prefix = settings.prefix;
     this.#timeoutMs = settings.commandTimeoutMs;
     this.#recordMs = settings.commandTimeoutMs + 1000;
@@ -112,6 +125,7 @@ export class RedisBackend extends KVStore {
     }
     this.#pops = new PopBook(this.#link, settings.popLeaseMs, (k) => this.#wake(k, true));
     this.#wakeups = new Wakeups(this.#link, this.#client);
+    this.#near?.attach(this.#client);
     // Once connected: put back the pops of this namespace whose process died (README
     // "Exactly once"). In the background; a failure leaves them to the next pop of the key.
     const sweep = () => {
@@ -120,6 +134,21 @@ export class RedisBackend extends KVStore {
     };
     const stop = this.#link.onReady(sweep);
     if (this.#client.status === "ready") queueMicrotask(sweep);
+  }
+
+  /** The near cache's counters (hits, misses, bypassed reads, invalidations, flushes), or `undefined` without one. */
+  get nearCacheStats(): NearCacheStats | undefined {
+    return this.#near === undefined ? undefined : { ...this.#near.stats };
+  }
+
+  /**
+   * Resolves `true` once the near cache serves reads (the server tracks this client's
+   * keys), `false` if that takes longer than `timeoutMs` or there is no near cache. Until
+   * then reads go to the server: nothing needs to wait for this, it is for tests and warm
+   * starts.
+   */
+  nearCacheReady(timeoutMs = this.#timeoutMs): Promise<boolean> {
+    return this.#near === undefined ? Promise.resolve(false) : this.#near.whenTracking(timeoutMs);
   }
 
   /** The ioredis client underneath (yours when you passed one in). */
@@ -134,6 +163,7 @@ export class RedisBackend extends KVStore {
 
   protected _get(key: string): Promise<string | undefined> {
     const k = this.#key(key);
+    if (this.#near !== undefined) return this.#cachedRead(key, k).then(textOf);
     return this.#link.run("get", () => this.#client.get(k), { key }).then(orUndefined);
   }
 
@@ -154,7 +184,10 @@ export class RedisBackend extends KVStore {
       fills ? this.#wakeCommand() : "",
       fills ? wakeChannel(k) : "",
     ];
-    return this.#link.run("set", () => this.#send(SET, argv), { key, write: true }).then(toVoid);
+    return this.#written(
+      k,
+      this.#link.run("set", () => this.#send(SET, argv), { key, write: true }).then(toVoid),
+    );
   }
 
   protected _delete(key: string): Promise<boolean> {
@@ -166,9 +199,10 @@ export class RedisBackend extends KVStore {
       requestRecordKey(k, newRequestId()),
       this.#recordText,
     ];
-    return this.#link
-      .run("delete", () => this.#send(DELETE, argv), { key, write: true })
-      .then(isOne);
+    return this.#written(
+      k,
+      this.#link.run("delete", () => this.#send(DELETE, argv), { key, write: true }).then(isOne),
+    );
   }
 
   protected _listAppend(key: string, append: PreparedAppend): Promise<unknown[]> {
@@ -181,12 +215,12 @@ export class RedisBackend extends KVStore {
       this.#recordText,
       this.#wake(k, true),
     );
-    return this.#link
-      .run("listAppendUnique", () => this.#send(LIST_APPEND, argv), {
-        key,
-        write: true,
-      })
-      .then((reply) => this.#appended(key, reply));
+    return this.#written(
+      k,
+      this.#link
+        .run("listAppendUnique", () => this.#send(LIST_APPEND, argv), { key, write: true })
+        .then((reply) => this.#appended(key, reply)),
+    );
   }
 
   #appended(key: string, reply: unknown): unknown[] {
@@ -208,8 +242,12 @@ export class RedisBackend extends KVStore {
     }
   }
 
-  protected async _listPop(key: string): Promise<unknown[]> {
+  protected _listPop(key: string): Promise<unknown[]> {
     const k = this.#key(key);
+    return this.#written(k, this.#pop(key, k));
+  }
+
+  async #pop(key: string, k: string): Promise<unknown[]> {
     const { items, dueInMs } = await this.#pops.pop(key, k);
     // An orphaned pop of this key comes due later: a waiting pop looks again then.
     if (dueInMs >= 0) this.#wakeups.recheckIn(k, dueInMs);
@@ -222,6 +260,11 @@ export class RedisBackend extends KVStore {
    */
   protected override _mget(keys: string[]): Promise<(string | undefined)[]> {
     const full = keys.map((key) => this.#key(key));
+    if (this.#near !== undefined) {
+      const load = (missing: string[]) =>
+        this.#link.run("mget", () => readManyWithTtl(this.#client, missing));
+      return this.#near.readMany(full, load).then((reads) => reads.map(textOf));
+    }
     if (!this.#client.isCluster) {
       return this.#link.run("mget", () => this.#client.mget(full)).then(orUndefinedAll);
     }
@@ -272,11 +315,14 @@ export class RedisBackend extends KVStore {
     };
     if (!this.#client.isCluster) {
       const argv = argvOf(keys, texts);
-      return this.#link.run("mset", () => this.#send(MSET, argv), { write: true }).then(toVoid);
+      return this.#written(
+        keys,
+        this.#link.run("mset", () => this.#send(MSET, argv), { write: true }).then(toVoid),
+      );
     }
     // The argument lists are built once per slot and kept for resends (same request id).
     const built = new Map<readonly number[] | undefined, ScriptArgv>();
-    return perMaster(
+    const written = perMaster(
       this.#link,
       "mset",
       keys,
@@ -294,6 +340,7 @@ export class RedisBackend extends KVStore {
       // NOSCRIPT (a node that never saw the script): that slot's script is sent with EVAL.
       (argv) => evalOnce(this.#client, MSET, argv as ScriptArgv),
     );
+    return this.#written(keys, written);
   }
 
   protected _expire(key: string, ttlMs: number): Promise<boolean> {
@@ -306,9 +353,10 @@ export class RedisBackend extends KVStore {
       pxOf(ttlMs),
       this.#recordText,
     ];
-    return this.#link
-      .run("expire", () => this.#send(EXPIRE, argv), { key, write: true })
-      .then(isOne);
+    return this.#written(
+      k,
+      this.#link.run("expire", () => this.#send(EXPIRE, argv), { key, write: true }).then(isOne),
+    );
   }
 
   /** Redis removes expired keys itself (lazily and in the background): nothing to do. */
@@ -318,16 +366,27 @@ export class RedisBackend extends KVStore {
 
   protected override _exists(key: string): Promise<boolean> {
     const k = this.#key(key);
+    if (this.#near !== undefined) return this.#cachedRead(key, k).then((r) => r.text !== null);
     return this.#link.run("exists", () => this.#client.exists(k), { key }).then((n) => n > 0);
   }
 
   protected _ttl(key: string): Promise<number | undefined> {
     const k = this.#key(key);
+    if (this.#near !== undefined) return this.#cachedRead(key, k).then((r) => msLeft(r.pttl));
     return this.#link.run("ttl", () => this.#client.pttl(k), { key }).then(msLeft);
   }
 
-  protected async _incr(key: string, amount: number, ttlMs: number | undefined): Promise<number> {
+  protected _incr(key: string, amount: number, ttlMs: number | undefined): Promise<number> {
     const k = this.#key(key);
+    return this.#written(k, this.#increment(key, k, amount, ttlMs));
+  }
+
+  async #increment(
+    key: string,
+    k: string,
+    amount: number,
+    ttlMs: number | undefined,
+  ): Promise<number> {
     const argv: ScriptArgv = [
       INCR.sha,
       2,
@@ -373,6 +432,7 @@ export class RedisBackend extends KVStore {
   }
 
   protected override async _close(): Promise<void> {
+    await this.#near?.close();
     await this.#pops.close();
     this.#wakeups.close();
     this.#link.detach();
@@ -405,6 +465,33 @@ export class RedisBackend extends KVStore {
     return this.#prefix + key;
   }
 
+  /** A read through the near cache: a hit without I/O, a miss as GET + PTTL in one round trip. */
+  #cachedRead(key: string, k: string): Promise<KeyRead> {
+    return this.#near!.read(k, () =>
+      this.#link.run("get", () => readWithTtl(this.#client, k), { key }),
+    );
+  }
+
+  /**
+   * With a near cache, a write drops its keys from it once it settled, before the caller
+   * sees the result: this client reads its own writes. Not after a failure that had no
+   * effect (SPEC.md "Concurrency"): the cached value is still the server's.
+   */
+  #written<T>(keys: string | string[], write: Promise<T>): Promise<T> {
+    const near = this.#near;
+    if (near === undefined) return write;
+    return write.then(
+      (result) => {
+        near.onWrite(keys);
+        return result;
+      },
+      (err: unknown) => {
+        if (!isKVError(err) || !NO_EFFECT.has(err.code)) near.onWrite(keys);
+        throw err;
+      },
+    );
+  }
+
   /** PUBLISH on a standalone server, SPUBLISH (sharded: only the key's shard) on a Cluster. */
   #wakeCommand(): string {
     return this.#client.isCluster ? "SPUBLISH" : "PUBLISH";
@@ -416,16 +503,20 @@ export class RedisBackend extends KVStore {
   }
 
   #list(method: string, key: string, text: string): unknown[] {
-    try {
-      return JSON.parse(text) as unknown[];
-    } catch (cause) {
-      throw new KVError(
-        "KV_WRONG_TYPE",
-        `${method}: the value at ${describeValue(key)} is not JSON (was it written by another program?)`,
-        { cause },
-      );
-    }
+    return decodeStored<unknown[]>(method, key, text);
   }
+}
+
+/** Failures that leave the store as it was (SPEC.md "Concurrency"). */
+const NO_EFFECT = new Set([
+  "KV_INVALID_ARGUMENT",
+  "KV_WRONG_TYPE",
+  "KV_VALUE_TOO_LARGE",
+  "KV_CLOSED",
+]);
+
+function textOf(read: KeyRead): string | undefined {
+  return read.text ?? undefined;
 }
 
 function orUndefined(text: string | null): string | undefined {
