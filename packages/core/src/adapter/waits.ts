@@ -6,8 +6,10 @@ import type { PopOptions } from "../types.js";
  * How a store learns that a waited-on key may have got items (SPEC.md "Lists", waiting
  * pops):
  * - `"own-writes"`: every write to the store goes through this object (an in-process
- *   store). The write that fills a list hands it, in the same tick, to the longest
- *   waiting caller: no timer, no polling.
+ *   store whose engine methods answer synchronously). The write that fills a list hands
+ *   it, in the same tick, to the longest waiting caller: no timer, no polling. An engine
+ *   that answers with promises wants `"engine"` or `"polling"`: between its empty pop and
+ *   the wait's start another call could fill the list unseen.
  * - `"engine"`: the engine says so itself (`KVStore._watch`), e.g. a server's
  *   notifications of other clients' writes.
  * - `"polling"`: nothing says so (a file or server shared with other processes that
@@ -181,8 +183,14 @@ export class ListWaits {
     for (const waiter of [...this.#all]) {
       // A pop under way delivers what it took; the rest cannot be served any more.
       if (waiter.popping) continue;
-      this.#dequeue(waiter);
-      this.#settle(waiter, () => waiter.reject(closedError(this.method)));
+      if (this.wakeups === "own-writes") {
+        this.#dequeue(waiter);
+        this.#settle(waiter, () => waiter.reject(closedError(this.method)));
+      } else {
+        // A loop wait settles itself, after its pop if one is under way: items a pop
+        // took reach the caller, never a KV_CLOSED in their place.
+        waiter.wake?.();
+      }
     }
   }
 
@@ -215,6 +223,9 @@ export class ListWaits {
         } finally {
           waiter.popping = false;
         }
+        // Closed or aborted while the pop ran (it found nothing): no pause until the deadline.
+        if (this.#closed) throw closedError(this.method);
+        if (waiter.signal?.aborted) throw waiter.signal.reason;
         const left = waiter.deadline - now();
         if (left <= 0) {
           if (unavailable !== undefined) throw unavailable;

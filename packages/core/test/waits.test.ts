@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { KVStore, type PreparedAppend, type ResolvedScan } from "./internals.js";
+
+/**
+ * Waiting pops on an engine that answers with promises (a remote store), the paths the
+ * conformance suite cannot time: a close or an abort that lands while a pop is under way.
+ */
+class SlowQueue extends KVStore {
+  items: unknown[] = [];
+  popDelayMs = 0;
+  constructor() {
+    // Engine wakeups that never come: a wait only ends by its deadline, a close or an abort.
+    super({ wakeups: "engine" });
+  }
+  protected override _watch(): () => void {
+    return () => undefined;
+  }
+  protected async _listPop(): Promise<unknown[]> {
+    await new Promise((resolve) => setTimeout(resolve, this.popDelayMs));
+    const out = this.items;
+    this.items = [];
+    return out;
+  }
+  protected _get(): undefined {
+    return undefined;
+  }
+  protected _set(): void {}
+  protected _delete(): boolean {
+    return false;
+  }
+  protected _listAppend(_key: string, append: PreparedAppend): unknown[] {
+    return append.items.map((item) => JSON.parse(item.text));
+  }
+  protected _mset(): void {}
+  protected _expire(): boolean {
+    return false;
+  }
+  protected _purgeExpired(): number {
+    return 0;
+  }
+  protected _ttl(): undefined {
+    return undefined;
+  }
+  protected _incr(): number {
+    return 0;
+  }
+  protected _scanPrefix(_scan: ResolvedScan): string[] {
+    return [];
+  }
+}
+
+describe("waiting pops on an async engine", () => {
+  it("a close() that lands while a pop returns items: the caller gets the items, not KV_CLOSED", async () => {
+    const kv = new SlowQueue();
+    kv.popDelayMs = 20;
+    kv.items = [{ id: 1 }];
+    const waiting = kv.listPopAll("q", { waitSeconds: 5 });
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    await kv.close();
+    expect(await waiting).toEqual([{ id: 1 }]);
+  });
+
+  it("a close() during an empty pop rejects with KV_CLOSED at once, not at the deadline", async () => {
+    const kv = new SlowQueue();
+    kv.popDelayMs = 50;
+    const waiting = kv.listPopAll("q", { waitSeconds: 30 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const closed = performance.now();
+    await kv.close();
+    await expect(waiting).rejects.toMatchObject({ code: "KV_CLOSED" });
+    // Far below the 30 s wait: the pop's own 50 ms plus scheduling on a loaded machine.
+    expect(performance.now() - closed).toBeLessThan(10_000);
+  });
+
+  it("an abort during an empty pop rejects with the reason at once, not at the deadline", async () => {
+    const kv = new SlowQueue();
+    kv.popDelayMs = 50;
+    const controller = new AbortController();
+    const waiting = kv.listPopAll("q", { waitSeconds: 30, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const aborted = performance.now();
+    controller.abort(new Error("stop"));
+    await expect(waiting).rejects.toThrow("stop");
+    expect(performance.now() - aborted).toBeLessThan(10_000);
+    await kv.close();
+  });
+});
