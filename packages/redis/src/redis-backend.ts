@@ -4,6 +4,7 @@ import {
   describeValue,
   incremented,
   invalidArgument,
+  isFilledList,
   KVError,
   KVStore,
   type PreparedAppend,
@@ -229,8 +230,11 @@ export class RedisBackend extends KVStore {
     if (typeof reply === "string") return this.#list(method, key, reply);
     switch (codeOf(reply)) {
       case ReplyCode.Replay: {
+        // A resend of an append that ran: the list as it is now (another client may
+        // have replaced it since; then the append's list is gone and the answer is []).
         const now = (reply as [string, string?])[1];
-        return now === undefined ? [] : this.#list(method, key, now);
+        const list = now === undefined ? [] : this.#list(method, key, now);
+        return Array.isArray(list) ? list : [];
       }
       case ReplyCode.TooLarge:
         throw new KVError(
@@ -540,9 +544,4 @@ function msLeft(ms: number): number | undefined {
   if (ms === -2) return undefined;
   if (ms === -1) return Number.POSITIVE_INFINITY;
   return ms + 1;
-}
-
-/** `JSON.stringify` writes no spaces: a filled array's text starts with `[` and is not `[]`. */
-function isFilledList(json: string): boolean {
-  return json.charCodeAt(0) === 0x5b && json.length > 2;
 }

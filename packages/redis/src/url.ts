@@ -12,8 +12,6 @@ export interface RedisUrl {
   password: string | undefined;
   /** The database number from the path (`/2`); standalone only. */
   db: number | undefined;
-  /** The backend options given as query parameters, still as text (see options.ts). */
-  query: Map<string, string>;
 }
 
 export const SCHEMES = ["redis", "rediss", "redis-cluster", "rediss-cluster"] as const;
@@ -55,7 +53,6 @@ export function redisUrlOf(url: KVUrl): RedisUrl {
     username: url.username === "" ? undefined : url.username,
     password: url.password === "" ? undefined : url.password,
     db,
-    query: new Map(url.params),
   };
 }
 

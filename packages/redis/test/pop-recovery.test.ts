@@ -64,6 +64,38 @@ describe.skipIf(!haveRedis)("pop recovery", () => {
     }
   });
 
+  it("a put-back never drops a different item that shares an id field (items appended with another idKey)", async () => {
+    const prefix = uniquePrefix("putback-idkey");
+    const kv = new RedisBackend({ url: proxy.url, prefix, commandTimeoutMs: 1000 });
+    try {
+      await kv.listPopAll("warm-up");
+      const popped = [
+        { msgId: "a", id: 7 },
+        { msgId: "b", id: 7 },
+      ];
+      await kv.listAppendUnique("inbox", popped, { idKey: "msgId" });
+      proxy.dropNextReply(1, { commands: ["EVALSHA", "EVAL"] });
+      const failed = kv.listPopAll("inbox").catch((e: unknown) => e);
+      await sleep(20);
+      proxy.cut();
+      expect(await failed).toMatchObject({ code: "KV_UNAVAILABLE", mayHaveTakenEffect: true });
+      const producer = new RedisBackend({ url: server.url, prefix });
+      await producer.listAppendUnique("inbox", [{ msgId: "c", id: 7 }], { idKey: "msgId" });
+      await producer.close();
+      proxy.restore();
+      const start = performance.now();
+      let back: unknown[] = [];
+      while (back.length < 3 && performance.now() - start < 10_000) {
+        await sleep(50);
+        back = JSON.parse((await raw.get(`${prefix}inbox`)) ?? "[]");
+      }
+      expect(back).toEqual([...popped, { msgId: "c", id: 7 }]);
+    } finally {
+      proxy.clearFaults();
+      await kv.close();
+    }
+  });
+
   it("a process that died before acknowledging: its items come back after the lease, to a waiting pop", async () => {
     const prefix = uniquePrefix("orphan");
     const leaseMs = 3000;

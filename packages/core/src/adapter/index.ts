@@ -64,5 +64,11 @@ export {
   resolvePurgeOptions,
   WRITE_ASSIST,
 } from "./purge-scheduler.js";
-export { decodeStored, KVStore, type KVStoreOptions, type MaybePromise } from "./store.js";
+export {
+  decodeStored,
+  isFilledList,
+  KVStore,
+  type KVStoreOptions,
+  type MaybePromise,
+} from "./store.js";
 export { POLL_MAX_MS, type Wakeups } from "./waits.js";

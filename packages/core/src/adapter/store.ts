@@ -280,8 +280,12 @@ export abstract class KVStore implements KVBackend {
   }
 }
 
-/** `JSON.stringify` writes no spaces: a filled array's text starts with `[` and is not `[]`. */
-function isFilledList(json: string): boolean {
+/**
+ * Whether a value's JSON text (as the front door encoded it) is a non-empty array: what
+ * a waiting pop waits for. `JSON.stringify` writes no spaces: a filled array's text starts
+ * with `[` and is not `[]`.
+ */
+export function isFilledList(json: string): boolean {
   return json.charCodeAt(0) === 0x5b && json.length > 2;
 }
 

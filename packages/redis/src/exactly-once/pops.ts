@@ -1,5 +1,5 @@
 import { isKVError } from "@kv/core";
-import { idOf, KVError, wrongType } from "@kv/core/adapter";
+import { KVError, wrongType } from "@kv/core/adapter";
 import type { Redis } from "ioredis";
 import type { Link } from "../connection/link.js";
 import { escapeGlob } from "../scan.js";
@@ -100,7 +100,7 @@ export class PopBook {
         `listPopAll: unexpected reply from Redis (${String(code)})`,
       );
     }
-    const [, text, recovered] = reply as [string, string, number?];
+    const [, text] = reply as [string, string];
     let items: unknown;
     try {
       items = JSON.parse(text);
@@ -114,11 +114,10 @@ export class PopBook {
       throw wrongType("listPopAll", key, "a list");
     }
     this.#owe(fullKey, [id]);
-    // Items taken over from an orphaned pop may repeat ones appended again since.
-    return {
-      items: Number(recovered) === 1 || code === ReplyCode.Replay ? unique(items) : items,
-      dueInMs: -1,
-    };
+    // Exactly what the pop took (a replay: what the first attempt took). Items taken over
+    // from an orphaned pop may repeat ones appended again since: at-least-once across a
+    // crash (SPEC.md), never dropped.
+    return { items, dueInMs: -1 };
   }
 
   #owe(fullKey: string, ids: readonly string[]): void {
@@ -253,20 +252,4 @@ export class PopBook {
     this.#closed = true;
     this.#unsubscribe();
   }
-}
-
-/** The list without elements that repeat an earlier one (same `id`, or same JSON). */
-function unique(items: unknown[]): unknown[] {
-  const ids = new Set<unknown>();
-  const texts = new Set<string>();
-  const out: unknown[] = [];
-  for (const item of items) {
-    const id = idOf(item, "id");
-    const text = JSON.stringify(item);
-    if ((id !== undefined && ids.has(id)) || texts.has(text)) continue;
-    if (id !== undefined) ids.add(id);
-    texts.add(text);
-    out.push(item);
-  }
-  return out;
 }

@@ -17,7 +17,8 @@ import { defineScript } from "./protocol.js";
  *
  * A record whose lease ended belongs to a popper that is gone (it neither acknowledged
  * nor put the items back): this pop takes its items over, ahead of the list's own (they
- * were popped first). JavaScript drops repeated ids when it decodes such a reply.
+ * were popped first). They may repeat items appended again since: at-least-once across a
+ * crash (SPEC.md), never dropped.
  *
  * Replies: {"popped", json, recovered (0/1)}; {"replay", json} when this pop already ran
  * (its reply was lost, the same request came again); {"empty", ms} with nothing to pop,
@@ -170,33 +171,22 @@ local function elements(text)
   return out
 end
 
-local function idOf(element)
-  local ok, decoded = pcall(cjson.decode, element)
-  if ok and type(decoded) == 'table' then
-    local id = decoded['id']
-    if type(id) == 'string' then return 's' .. id end
-    if type(id) == 'number' then return 'n' .. tostring(id) end
-  end
-  return nil
-end
-
-local present = {}
 local theirs = {}
+local appendedAgain = {}
 if raw then
   theirs = elements(raw)
   for _, element in ipairs(theirs) do
-    local id = idOf(element)
-    if id then present[id] = true end
+    if string.sub(element, 1, 1) == '{' then appendedAgain[element] = true end
   end
 end
+-- The released items go back ahead of what was appended since. One is left out only
+-- when the very same object (the same JSON text) was appended again meanwhile, as a
+-- producer that retried would: never by an id field alone, since the idKey the items
+-- were appended with is not known here and two different items may share an "id".
 local parts = {}
 for _, items in ipairs(texts) do
   for _, element in ipairs(elements(items)) do
-    local id = idOf(element)
-    if not id or not present[id] then
-      parts[#parts + 1] = element
-      if id then present[id] = true end
-    end
+    if not appendedAgain[element] then parts[#parts + 1] = element end
   end
 end
 for _, element in ipairs(theirs) do parts[#parts + 1] = element end
