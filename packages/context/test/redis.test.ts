@@ -92,7 +92,7 @@ describe.skipIf(!redis.available)("redis:// and rediss://", () => {
 
   it("rejects an unknown option before connecting, listing the valid ones", async () => {
     expect((await failure(createKV(`redis://127.0.0.1:${server.port}?db=2`))).message).toBe(
-      `createKV: unknown option for redis://, valid options: prefix, maxValueBytes, commandTimeoutMs, connectTimeoutMs (got "db" in "redis://127.0.0.1:${server.port}?db=2")`,
+      `createKV: unknown option for redis://, valid options: prefix, maxValueBytes, commandTimeoutMs, connectTimeoutMs, autoPipelining, nearCache (got "db" in "redis://127.0.0.1:${server.port}?db=2")`,
     );
   });
 });

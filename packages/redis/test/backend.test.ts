@@ -345,7 +345,7 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
       expect(await raw.get(`${p}k`)).toBe("1");
       await viaUrl.close();
       expect(() => new RedisBackend(`${url()}?prefx=a`)).toThrow(
-        /^RedisBackend: unknown option for redis(-cluster)?:\/\/, valid options: prefix, maxValueBytes, commandTimeoutMs, connectTimeoutMs, autoPipelining \(got "prefx" in "/,
+        /^RedisBackend: unknown option for redis(-cluster)?:\/\/, valid options: prefix, maxValueBytes, commandTimeoutMs, connectTimeoutMs, autoPipelining, nearCache \(got "prefx" in "/,
       );
       expect(() => new RedisBackend(`${url()}?commandTimeoutMs=1e3`)).toThrow(
         /^RedisBackend: option commandTimeoutMs must be a non-negative integer \(got "1e3" in "/,
