@@ -68,14 +68,15 @@ for (const scratch of (process.env.EXTRA_VITEST ?? "").split(/\s+/).filter(Boole
 }
 
 /**
- * How many tests passed, from each runner's summary: node:test `# pass N`, bun `N pass`,
+ * How many tests passed, from each runner's summary: node:test `# pass N` (`ℹ pass N` on
+ * Node 24), bun `N pass`,
  * vitest `Tests  N passed`, deno `N passed (M steps)` (its steps are the suite's tests).
  */
 function passedCount(output) {
   // Colour codes: ESC [ … m (ESC written as a string, so the pattern holds no control character).
   const text = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
   const patterns = [
-    /^# pass (\d+)/m,
+    /^(?:#|\u2139) pass (\d+)/m, // node:test: TAP "# pass N", or "ℹ pass N" (Node 24's reporter)
     /^\s*(\d+) pass$/m,
     /Tests\s+(\d+) passed/,
     /\d+ passed \((\d+) steps?\)/,
