@@ -27,36 +27,47 @@ describe.skipIf(!haveRedis)("pop recovery", () => {
     bundle?.remove();
   });
 
+  /**
+   * A pop of `key` whose reply is lost, the server then out of reach to the end of the
+   * call's budget (every reconnection refused): it fails, and may have taken effect.
+   */
+  async function popThatFails(kv: RedisBackend, key: string): Promise<void> {
+    proxy.dropNextReply(1, { commands: ["EVALSHA", "EVAL"] });
+    const failed = kv.listPopAll(key).catch((e: unknown) => e);
+    await sleep(20);
+    proxy.cut();
+    expect(await failed).toMatchObject({ code: "KV_UNAVAILABLE", mayHaveTakenEffect: true });
+  }
+
+  /** The list stored under `fullKey` once it holds `length` items (or after 10 s). */
+  async function listOnceItHolds(fullKey: string, length: number): Promise<unknown[]> {
+    const start = performance.now();
+    let list: unknown[] = [];
+    while (list.length < length && performance.now() - start < 10_000) {
+      await sleep(50);
+      list = JSON.parse((await raw.get(fullKey)) ?? "[]");
+    }
+    console.info(
+      `put back ${((performance.now() - start) / 1000).toFixed(2)} s after the server could be reached again`,
+    );
+    return list;
+  }
+
   it("a failed pop puts its items back under the key, ahead of later appends, without repeating an id", async () => {
     const prefix = uniquePrefix("putback");
     const kv = new RedisBackend({ url: proxy.url, prefix, commandTimeoutMs: 1000 });
     try {
       await kv.listPopAll("warm-up"); // the script cached: the drop hits the pop itself
       await kv.listAppendUnique("inbox", [{ id: 1 }, { id: 2 }, { id: 3 }]);
-      // The pop runs, its reply is lost, and the server stays out of reach to the end of
-      // the call's budget (every reconnection refused).
-      proxy.dropNextReply(1, { commands: ["EVALSHA", "EVAL"] });
-      const failed = kv.listPopAll("inbox").catch((e: unknown) => e);
-      await sleep(20);
-      proxy.cut();
-      const err = await failed;
-      expect(err).toMatchObject({ code: "KV_UNAVAILABLE", mayHaveTakenEffect: true });
+      await popThatFails(kv, "inbox");
       // Meanwhile a producer appends a new item, and one of the popped ones again.
       const producer = new RedisBackend({ url: server.url, prefix });
       await producer.listAppendUnique("inbox", [{ id: 4 }, { id: 2 }]);
       await producer.close();
       expect(await raw.get(`${prefix}inbox`)).toBe('[{"id":4},{"id":2}]');
       proxy.restore();
-      const start = performance.now();
-      let back: unknown[] = [];
-      while (back.length < 4 && performance.now() - start < 10_000) {
-        await sleep(50);
-        back = JSON.parse((await raw.get(`${prefix}inbox`)) ?? "[]");
-      }
+      const back = await listOnceItHolds(`${prefix}inbox`, 4);
       expect(back).toEqual([{ id: 1 }, { id: 3 }, { id: 4 }, { id: 2 }]);
-      console.info(
-        `put back ${((performance.now() - start) / 1000).toFixed(2)} s after the server could be reached again`,
-      );
       expect(await kv.listPopAll("inbox")).toEqual([{ id: 1 }, { id: 3 }, { id: 4 }, { id: 2 }]);
     } finally {
       proxy.clearFaults();
@@ -74,22 +85,15 @@ describe.skipIf(!haveRedis)("pop recovery", () => {
         { msgId: "b", id: 7 },
       ];
       await kv.listAppendUnique("inbox", popped, { idKey: "msgId" });
-      proxy.dropNextReply(1, { commands: ["EVALSHA", "EVAL"] });
-      const failed = kv.listPopAll("inbox").catch((e: unknown) => e);
-      await sleep(20);
-      proxy.cut();
-      expect(await failed).toMatchObject({ code: "KV_UNAVAILABLE", mayHaveTakenEffect: true });
+      await popThatFails(kv, "inbox");
       const producer = new RedisBackend({ url: server.url, prefix });
       await producer.listAppendUnique("inbox", [{ msgId: "c", id: 7 }], { idKey: "msgId" });
       await producer.close();
       proxy.restore();
-      const start = performance.now();
-      let back: unknown[] = [];
-      while (back.length < 3 && performance.now() - start < 10_000) {
-        await sleep(50);
-        back = JSON.parse((await raw.get(`${prefix}inbox`)) ?? "[]");
-      }
-      expect(back).toEqual([...popped, { msgId: "c", id: 7 }]);
+      expect(await listOnceItHolds(`${prefix}inbox`, 3)).toEqual([
+        ...popped,
+        { msgId: "c", id: 7 },
+      ]);
     } finally {
       proxy.clearFaults();
       await kv.close();
