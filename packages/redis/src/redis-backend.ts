@@ -49,9 +49,6 @@ import {
 import { SET } from "./scripts/set.lua.js";
 import { Wakeups } from "./waits/wakeups.js";
 
-/** No wake-up: the value written is not a filled list (scripts skip an empty channel). */
-const NO_WAKE = ["", ""] as const;
-
 /**
  * The KV contract on Redis (standalone or Cluster) through ioredis: the engine under
  * core's `KVStore` (argument checks, encoding, TTL units and waiting pops are core's).
@@ -124,7 +121,7 @@ export class RedisBackend extends KVStore {
         secrets: url.password === undefined ? [] : [url.password],
       });
     }
-    this.#pops = new PopBook(this.#link, settings.popLeaseMs, (k) => this.#wake(k, true));
+    this.#pops = new PopBook(this.#link, settings.popLeaseMs, (k) => this.#wake(k));
     this.#wakeups = new Wakeups(this.#link, this.#client);
     this.#near?.attach(this.#client);
     // Once connected: put back the pops of this namespace whose process died (README
@@ -214,7 +211,7 @@ export class RedisBackend extends KVStore {
       append,
       this.maxValueBytes,
       this.#recordText,
-      this.#wake(k, true),
+      this.#wake(k),
     );
     return this.#written(
       k,
@@ -501,9 +498,9 @@ export class RedisBackend extends KVStore {
     return this.#client.isCluster ? "SPUBLISH" : "PUBLISH";
   }
 
-  /** The wake-up arguments of a write to `fullKey` (none unless it may fill a list). */
-  #wake(fullKey: string, fills: boolean): readonly [string, string] {
-    return fills ? [this.#wakeCommand(), wakeChannel(fullKey)] : NO_WAKE;
+  /** The wake-up arguments of a write that fills the list at `fullKey`. */
+  #wake(fullKey: string): readonly [string, string] {
+    return [this.#wakeCommand(), wakeChannel(fullKey)];
   }
 
   #list(method: string, key: string, text: string): unknown[] {

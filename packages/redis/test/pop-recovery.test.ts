@@ -28,6 +28,20 @@ describe.skipIf(!haveRedis)("pop recovery", () => {
   });
 
   /**
+   * Another process pops `prefix + "inbox"` and exits without acknowledging (its items
+   * stay in flight until the lease ends); resolves with what it popped.
+   */
+  function popAndDie(prefix: string, leaseMs: number): Promise<unknown[]> {
+    return new Promise<unknown[]>((resolve, reject) => {
+      const fixture = join(packageRoot, "test/fixtures/pop-and-die.mjs");
+      const args = [fixture, bundle.url, server.url, prefix, "inbox", "1000", String(leaseMs)];
+      execFile(process.execPath, args, { timeout: 30_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
+      );
+    });
+  }
+
+  /**
    * A pop of `key` whose reply is lost, the server then out of reach to the end of the
    * call's budget (every reconnection refused): it fails, and may have taken effect.
    */
@@ -111,23 +125,7 @@ describe.skipIf(!haveRedis)("pop recovery", () => {
     });
     try {
       await kv.listAppendUnique("inbox", [{ id: "a" }, { id: "b" }]);
-      const popped = await new Promise<unknown[]>((resolve, reject) => {
-        execFile(
-          process.execPath,
-          [
-            join(packageRoot, "test/fixtures/pop-and-die.mjs"),
-            bundle.url,
-            server.url,
-            prefix,
-            "inbox",
-            "1000",
-            String(leaseMs),
-          ],
-          { timeout: 30_000 },
-          (err, stdout, stderr) =>
-            err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
-        );
-      });
+      const popped = await popAndDie(prefix, leaseMs);
       const died = performance.now();
       expect(popped).toEqual([{ id: "a" }, { id: "b" }]);
       // Still in flight: the process never acknowledged.
@@ -153,23 +151,7 @@ describe.skipIf(!haveRedis)("pop recovery", () => {
     const producer = new RedisBackend({ url: server.url, prefix });
     await producer.listAppendUnique("inbox", [{ id: "a" }, { id: "b" }]);
     await producer.close();
-    await new Promise<unknown[]>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [
-          join(packageRoot, "test/fixtures/pop-and-die.mjs"),
-          bundle.url,
-          server.url,
-          prefix,
-          "inbox",
-          "1000",
-          String(leaseMs),
-        ],
-        { timeout: 30_000 },
-        (err, stdout, stderr) =>
-          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
-      );
-    });
+    await popAndDie(prefix, leaseMs);
     const died = performance.now();
     expect(await raw.get(`${prefix}inbox`)).toBeNull();
     // A new backend of the namespace, doing nothing: its start-up sweep finds the pop.
