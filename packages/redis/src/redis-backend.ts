@@ -121,7 +121,12 @@ export class RedisBackend extends KVStore {
         secrets: url.password === undefined ? [] : [url.password],
       });
     }
-    this.#pops = new PopBook(this.#link, settings.popLeaseMs, (k) => this.#wake(k));
+    this.#pops = new PopBook(
+      this.#link,
+      settings.popLeaseMs,
+      (k) => this.#wake(k),
+      (script, argv) => this.#send(script, argv),
+    );
     this.#wakeups = new Wakeups(this.#link, this.#client);
     this.#near?.attach(this.#client);
     // Once connected: put back the pops of this namespace whose process died (README

@@ -122,6 +122,37 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
       await kv.close();
     });
 
+    it("finds a stored id however another client spelled it (the append's no-decode path must not)", async () => {
+      fresh();
+      // Written by another client: escapes JSON.stringify would not write, spaces, and the
+      // new ids as values of other fields.
+      await raw.set(
+        `${prefix}l`,
+        ' [ {"id": "\\u00e9"}, {"id":"a\\/b"}, {"other":"new"}, {"id" : "spaced"} ] ',
+      );
+      const list = await kv.listAppendUnique("l", [
+        { id: "é" },
+        { id: "a/b" },
+        { id: "spaced" },
+        { id: "new" },
+      ]);
+      expect(list).toEqual([
+        { id: "é" },
+        { id: "a/b" },
+        { other: "new" },
+        { id: "spaced" },
+        { id: "new" },
+      ]);
+      // With no escape in the stored text, an id found as a value elsewhere still decodes it.
+      await raw.set(`${prefix}m`, '[{"note":"x"},{"id":"x"}]');
+      expect(await kv.listAppendUnique("m", [{ id: "x" }, { id: "y" }])).toEqual([
+        { note: "x" },
+        { id: "x" },
+        { id: "y" },
+      ]);
+      await kv.close();
+    });
+
     it("handles lone surrogates in stored values and in ids (cjson refuses them as escapes)", async () => {
       fresh();
       await kv.listAppendUnique("l", [

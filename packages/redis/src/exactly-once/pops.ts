@@ -3,8 +3,14 @@ import { KVError, wrongType } from "@kv/core/adapter";
 import type { Redis } from "ioredis";
 import type { Link } from "../connection/link.js";
 import { escapeGlob } from "../scan.js";
-import { LIST_POP, LIST_RELEASE } from "../scripts/list-pop.lua.js";
-import { codeOf, evalScript, ReplyCode } from "../scripts/protocol.js";
+import { LIST_ACK, LIST_POP, LIST_RELEASE } from "../scripts/list-pop.lua.js";
+import {
+  codeOf,
+  evalScript,
+  type LuaScript,
+  ReplyCode,
+  type ScriptArgv,
+} from "../scripts/protocol.js";
 import { IN_FLIGHT_MARK, inFlightKey, keyOfInFlight, newRequestId } from "./side-keys.js";
 
 /**
@@ -12,6 +18,8 @@ import { IN_FLIGHT_MARK, inFlightKey, keyOfInFlight, newRequestId } from "./side
  * it is sent on its own (one HDEL per key, several pops each).
  */
 export const ACK_DELAY_MS = 50;
+/** The most acknowledgements one command carries on a standalone server. */
+const ACK_BATCH = 1000;
 /** The longest pause between two tries of an acknowledgement or a put-back that failed. */
 const RETRY_MAX_MS = 1000;
 
@@ -50,14 +58,19 @@ export class PopBook {
   readonly #dueTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #retryMs = 50;
   #closed = false;
+  /** `leaseMs` as the script argument it is on every pop. */
+  readonly #leaseText: string;
   readonly #unsubscribe: () => void;
 
   constructor(
     private readonly link: Link,
-    private readonly leaseMs: number,
+    leaseMs: number,
     /** The wake-up command and channel of a key (a put-back wakes waiting pops). */
     private readonly wakeOf: (fullKey: string) => readonly [string, string],
+    /** Sends a pop's script as the backend sends every write (grouped writes, its #send). */
+    private readonly send: (script: LuaScript, argv: ScriptArgv) => Promise<unknown>,
   ) {
+    this.#leaseText = String(leaseMs);
     this.#unsubscribe = link.onReady(() => this.#schedule(0));
   }
 
@@ -72,16 +85,14 @@ export class PopBook {
     const id = newRequestId();
     const acks = this.#acks.get(fullKey);
     if (acks !== undefined) this.#acks.delete(fullKey);
-    const keys = [fullKey, inFlightKey(fullKey)];
-    const args =
-      acks === undefined ? [id, String(this.leaseMs)] : [id, String(this.leaseMs), ...acks];
+    const argv: ScriptArgv = [LIST_POP.sha, 2, fullKey, inFlightKey(fullKey), id, this.#leaseText];
+    if (acks !== undefined) for (const ack of acks) argv.push(ack);
     let reply: unknown;
     try {
-      reply = await this.link.run(
-        "listPopAll",
-        () => evalScript(this.link.client, LIST_POP, keys, args),
-        { key, write: true },
-      );
+      reply = await this.link.run("listPopAll", () => this.send(LIST_POP, argv), {
+        key,
+        write: true,
+      });
     } catch (err) {
       if (acks !== undefined) this.#owe(fullKey, acks);
       if (isKVError(err, "KV_UNAVAILABLE") && err.mayHaveTakenEffect) {
@@ -154,13 +165,7 @@ export class PopBook {
     this.#acks.clear();
     const releases = [...this.#releases];
     await Promise.all([
-      ...acks.map(async ([fullKey, ids]) => {
-        try {
-          await this.link.run("listPopAll", () => client.hdel(inFlightKey(fullKey), ...ids));
-        } catch {
-          this.#owe(fullKey, ids);
-        }
-      }),
+      ...(client.isCluster ? acks.map((ack) => this.#ackOne(ack)) : this.#ackAll(acks)),
       ...releases.map(async ([id, fullKey]) => {
         const [command, channel] = this.wakeOf(fullKey);
         try {
@@ -182,6 +187,40 @@ export class PopBook {
       }),
     ]);
     return this.#acks.size === 0 && this.#releases.size === 0;
+  }
+
+  /** A Cluster's acknowledgements of one key: one HDEL, in the key's slot. */
+  async #ackOne([fullKey, ids]: [string, string[]]): Promise<void> {
+    try {
+      await this.link.run("listPopAll", () => this.link.client.hdel(inFlightKey(fullKey), ...ids));
+    } catch {
+      this.#owe(fullKey, ids);
+    }
+  }
+
+  /**
+   * A standalone server's acknowledgements: all of them in one script call per
+   * `ACK_BATCH` pops, whatever their keys (one command instead of one per key).
+   */
+  #ackAll(acks: readonly [string, string[]][]): Promise<void>[] {
+    const batches: [string, string][][] = [[]];
+    for (const [fullKey, ids] of acks) {
+      for (const id of ids) {
+        if (batches.at(-1)!.length === ACK_BATCH) batches.push([]);
+        batches.at(-1)!.push([fullKey, id]);
+      }
+    }
+    return batches.map(async (batch) => {
+      if (batch.length === 0) return;
+      const argv: ScriptArgv = [LIST_ACK.sha, batch.length];
+      for (const [fullKey] of batch) argv.push(inFlightKey(fullKey));
+      for (const [, id] of batch) argv.push(id);
+      try {
+        await this.link.run("listPopAll", () => this.send(LIST_ACK, argv));
+      } catch {
+        for (const [fullKey, id] of batch) this.#owe(fullKey, [id]);
+      }
+    });
   }
 
   /**

@@ -70,21 +70,51 @@ local function spellOutLoneSurrogates(s)
   return table.concat(out)
 end
 
-if redis.call('EXISTS', KEYS[2]) == 1 then
+-- The record is its own check (SET NX answers nil when the request already ran); a call
+-- that changes nothing because it fails takes its record back (\`refuse\`).
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[4]) then
   local now = redis.call('GET', KEYS[1])
   if now then return {'replay', now} end
   return {'replay'}
 end
+local function refuse(reply)
+  redis.call('DEL', KEYS[2])
+  return reply
+end
+-- True when no element of the stored text can hold any new item's id, read without
+-- decoding it: the text has no escape at all, every new id is a string that JSON writes
+-- without one, and none of them occurs in the text as a JSON string. An element holding
+-- the id would hold exactly that quoted text. Fresh ids (an inbox's usual append) take
+-- this path; anything else decodes the list.
+local function noneStored(raw)
+  if string.find(raw, '\\', 1, true) then return false end
+  for i = 7, #ARGV, 2 do
+    local tag = ARGV[i]
+    if string.sub(tag, 1, 1) ~= 's' then return false end
+    local id = string.sub(tag, 2)
+    if string.find(id, '[%c"\\]') then return false end
+    if string.find(raw, '"' .. id .. '"', 1, true) then return false end
+  end
+  return true
+end
+
 local raw = redis.call('GET', KEYS[1])
 local keepTtl = ARGV[1] == ''
 local parts = {}
 local stored = 0
 
-if raw then
-  -- A JSON array starts with '[': '{}' and '[]' both decode to an empty table.
-  if not string.find(raw, '^%s*%[') then return {'wrong-type'} end
+-- A JSON array starts with '[' (the check cjson cannot make: '{}' and '[]' both decode
+-- to an empty table).
+if raw and not string.find(raw, '^%s*%[') then return refuse({'wrong-type'}) end
+if not raw then
+  for i = 8, #ARGV, 2 do parts[#parts + 1] = ARGV[i] end
+elseif noneStored(raw) then
+  for i = 8, #ARGV, 2 do parts[#parts + 1] = ARGV[i] end
+  -- Below, only whether the list held elements matters.
+  if not string.find(raw, '^%s*%[%s*%]%s*$') then stored = 1 end
+else
   local ok, list = pcall(cjson.decode, spellOutLoneSurrogates(raw))
-  if not ok or type(list) ~= 'table' then return {'wrong-type'} end
+  if not ok or type(list) ~= 'table' then return refuse({'wrong-type'}) end
   stored = #list
   local idKey = ARGV[3]
   local strings, numbers = {}, {}
@@ -109,14 +139,11 @@ if raw then
     end
     if not seen then parts[#parts + 1] = ARGV[i + 1] end
   end
-else
-  for i = 8, #ARGV, 2 do parts[#parts + 1] = ARGV[i] end
 end
 
 if #parts == 0 then
   if not raw then return false end
   if not keepTtl then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-  remember(KEYS[2], '1', ARGV[4])
   return raw
 end
 
@@ -126,15 +153,17 @@ if stored > 0 then
 else
   text = '[' .. table.concat(parts, ',') .. ']'
 end
-if #text > tonumber(ARGV[2]) then return {'too-large', #text} end
+if #text > tonumber(ARGV[2]) then return refuse({'too-large', #text}) end
 
 if keepTtl then
   redis.call('SET', KEYS[1], text, 'KEEPTTL')
 else
   redis.call('SET', KEYS[1], text, 'PX', ARGV[1])
 end
-remember(KEYS[2], '1', ARGV[4])
-wake(ARGV[5], ARGV[6])
+-- Only a list that was empty (or missing) wakes waiting pops: a waiter found the list
+-- empty before it waited, so an append to a list that held items had a predecessor that
+-- filled it, and woke the waiter then.
+if stored == 0 then wake(ARGV[5], ARGV[6]) end
 return text
 `,
 );

@@ -31,12 +31,20 @@ import { defineScript } from "./protocol.js";
 export const LIST_POP = defineScript(
   "listPopAll",
   `
-for i = 3, #ARGV do redis.call('HDEL', KEYS[2], ARGV[i]) end
-local mine = redis.call('HGET', KEYS[2], ARGV[1])
-if mine then return {'replay', string.sub(mine, string.find(mine, '|', 1, true) + 1)} end
+-- The acknowledgements, in HDELs of up to 500 fields (unpack is bounded by Lua's C stack).
+for first = 3, #ARGV, 500 do
+  redis.call('HDEL', KEYS[2], unpack(ARGV, first, math.min(first + 499, #ARGV)))
+end
+-- Most pops find no in-flight hash: one EXISTS then spares the HGET and the HGETALL.
+local inFlight = redis.call('EXISTS', KEYS[2]) == 1
+if inFlight then
+  local mine = redis.call('HGET', KEYS[2], ARGV[1])
+  if mine then return {'replay', string.sub(mine, string.find(mine, '|', 1, true) + 1)} end
+end
 
 local raw = redis.call('GET', KEYS[1])
 if raw and not string.find(raw, '^%s*%[') then return {'wrong-type'} end
+if not raw and not inFlight then return {'empty', -1} end
 
 local function inner(text)
   local body = string.match(text, '^%s*%[(.*)%]%s*$')
@@ -49,7 +57,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local parts = {}
 local recovered = 0
 local nextDue = -1
-if redis.call('EXISTS', KEYS[2]) == 1 then
+if inFlight then
   local all = redis.call('HGETALL', KEYS[2])
   for i = 1, #all, 2 do
     local value = all[i + 1]
@@ -68,15 +76,43 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   end
 end
 
+local text
 if raw then
-  local body = inner(raw)
-  if body then parts[#parts + 1] = body end
   redis.call('DEL', KEYS[1])
+  if #parts == 0 then
+    -- The common case, nothing taken over: the list goes as it is stored, uncopied.
+    if not string.find(raw, '^%s*%[%s*%]%s*$') then text = raw end
+  else
+    local body = inner(raw)
+    if body then parts[#parts + 1] = body end
+  end
 end
-if #parts == 0 then return {'empty', nextDue} end
-local text = '[' .. table.concat(parts, ',') .. ']'
+if not text then
+  if #parts == 0 then return {'empty', nextDue} end
+  text = '[' .. table.concat(parts, ',') .. ']'
+end
 redis.call('HSET', KEYS[2], ARGV[1], (now + tonumber(ARGV[2])) .. '|' .. text)
 return {'popped', text, recovered}
+`,
+);
+
+/**
+ * Acknowledgements of many pops, of any keys, in one command (a standalone server: a
+ * Cluster sends one HDEL per key, in the key's slot): the callers have the items, so
+ * the pops' records go.
+ *
+ *   KEYS[i]  the in-flight hash of the i-th acknowledged pop (repeated for several pops
+ *            of one key)
+ *   ARGV[i]  that pop's id
+ *
+ * Replies: the number of records deleted.
+ */
+export const LIST_ACK = defineScript(
+  "listPopAll:ack",
+  `
+local deleted = 0
+for i = 1, #KEYS do deleted = deleted + redis.call('HDEL', KEYS[i], ARGV[i]) end
+return deleted
 `,
 );
 
