@@ -127,7 +127,7 @@ export function sendScript(
  * `corkUntilNextTick`): enough to save most system calls, few enough that the server
  * starts on the first group while the client still builds the next.
  */
-export const WRITE_GROUP = Number(process.env.KV_CORK_CHUNK ?? 16);
+export const WRITE_GROUP = 16;
 
 /** Commands gathered on each corked socket since its last write. */
 const gathered = new WeakMap<object, number>();
