@@ -26,6 +26,9 @@ import { ListWaits, resolvePop, type Wakeups } from "./waits.js";
 /** What an engine method returns: a value at once (in-process) or a promise (remote). */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** The answer of a write that finished synchronously: one resolved promise, shared. */
+const DONE: Promise<void> = Promise.resolve();
+
 export interface KVStoreOptions {
   /** The largest value, as UTF-8 bytes of JSON (for a list: the whole list). Default 1 MiB. */
   maxValueBytes?: number;
@@ -152,13 +155,29 @@ export abstract class KVStore implements KVBackend {
     return text === undefined ? defaultValue : decodeStored<T>("get", key, text);
   }
 
-  async set(key: string, value: JsonValue, options?: TtlOption): Promise<void> {
-    this.#assertOpen("set");
-    assertKey("set", key);
-    const ttlMs = ttlFromOptions("set", options);
-    const json = encodeValue("set", value, this.maxValueBytes);
-    const r = this._set(key, json, ttlMs);
-    if (r instanceof Promise) await r;
+  /**
+   * Not `async`: a synchronous engine's `set` (the in-process hot path) answers with one
+   * shared resolved promise instead of allocating one per call. Errors still reject.
+   */
+  set(key: string, value: JsonValue, options?: TtlOption): Promise<void> {
+    let json: string;
+    let r: MaybePromise<void>;
+    try {
+      this.#assertOpen("set");
+      assertKey("set", key);
+      const ttlMs = ttlFromOptions("set", options);
+      json = encodeValue("set", value, this.maxValueBytes);
+      r = this._set(key, json, ttlMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (r instanceof Promise) return r.then(() => this.#afterSet(key, json));
+    this.#afterSet(key, json);
+    return DONE;
+  }
+
+  /** A set that filled a list hands it to a waiting pop (in-process wake-ups). */
+  #afterSet(key: string, json: string): void {
     if (this.#wakeups === "own-writes" && this.#waits.has(key) && isFilledList(json)) {
       this.#waits.offer(key);
     }
