@@ -23,6 +23,8 @@ const ACK_BATCH = 1000;
 /** The longest pause between two tries of an acknowledgement or a put-back that failed. */
 const RETRY_MAX_MS = 1000;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** What one pop found. */
 export interface Popped {
   items: unknown[];
@@ -136,6 +138,11 @@ export class PopBook {
     if (owed === undefined) this.#acks.set(fullKey, [...ids]);
     else owed.push(...ids);
     this.#schedule(ACK_DELAY_MS);
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #schedule(ms: number): void {
@@ -277,17 +284,23 @@ export class PopBook {
     return reply[0] === "restored";
   }
 
-  /** Stops the timers after a last try (what is still owed is recovered by the lease). */
+  /**
+   * Stops the timers and sends what is still owed, tried until done or for one call
+   * budget (`Link.timeoutMs`, waiting for a reconnection meanwhile): a process that closes
+   * cleanly must not have the items it delivered come back after the lease. What is still
+   * owed after that (the server stayed unreachable) is recovered by the lease.
+   */
   async close(): Promise<void> {
     for (const timer of this.#dueTimers.values()) clearTimeout(timer);
     this.#dueTimers.clear();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    try {
-      await this.flush();
-    } catch {
-      // the lease recovers the rest
+    const deadline = performance.now() + this.link.timeoutMs;
+    for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+      this.#stopTimer();
+      const done = await this.flush().catch(() => false);
+      if (done || performance.now() + pause >= deadline) break;
+      await sleep(pause);
     }
+    this.#stopTimer();
     this.#closed = true;
     this.#unsubscribe();
   }
