@@ -1,4 +1,5 @@
 import { closedError, invalidArgument } from "./errors.js";
+import { type PrefixPurger, PURGE_EXPIRED_PREFIX } from "./purge-prefix.js";
 import type {
   Entries,
   KVBackend,
@@ -20,13 +21,13 @@ import {
  * key outside its prefix, and `scanPrefix` returns keys without it. Keys are checked
  * here before the prefix is added (an empty key must not become the bare prefix).
  *
- * `purgeExpired` removes nothing and returns 0, as SPEC.md allows a backend whose engine
- * expires keys itself: the store's own purge removes the view's expired entries with
- * everyone else's (the in-process backends purge in the background and on writes, Redis
- * expires keys itself). A view cannot do it through the public API: `scanPrefix` leaves
- * expired keys out, so it cannot find them, and the store's `purgeExpired` is not
- * restricted to a prefix, so calling it would remove, and count, other namespaces'
- * entries.
+ * `purgeExpired` removes and counts the view's own expired entries when the backend
+ * offers `PURGE_EXPIRED_PREFIX` (purge-prefix.ts: the in-process backends do, at
+ * O(log n + keys of the prefix visited)), and otherwise removes nothing and returns 0, as
+ * SPEC.md allows a backend whose engine expires keys itself (Redis). The contract alone
+ * cannot do it: `scanPrefix` leaves expired keys out, and the store's `purgeExpired` is not
+ * restricted to a prefix (it would remove, and count, other namespaces' entries). A view
+ * of a view offers the hook too, so nested namespaces purge their own.
  *
  * `close()` closes the view only, and rejects the view's pending waiting pops with
  * KV_CLOSED; the backend stays open for its owner.
@@ -38,7 +39,7 @@ export function namespaced(backend: KVBackend, prefix: string): KVBackend {
   return new NamespacedBackend(backend, prefix);
 }
 
-class NamespacedBackend implements KVBackend {
+class NamespacedBackend implements KVBackend, PrefixPurger {
   readonly #inner: KVBackend;
   readonly #prefix: string;
   #closed = false;
@@ -146,8 +147,17 @@ class NamespacedBackend implements KVBackend {
 
   async purgeExpired(limit?: number): Promise<number> {
     if (this.#closed) throw closedError("purgeExpired");
-    resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT);
-    return 0;
+    const n = resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT);
+    return (await this[PURGE_EXPIRED_PREFIX]("", n)) ?? 0;
+  }
+
+  /** The view's purge of a sub-prefix: the backend's, under the view's prefix. */
+  async [PURGE_EXPIRED_PREFIX](prefix: string, limit: number): Promise<number | undefined> {
+    if (this.#closed) throw closedError("purgeExpired");
+    const inner = this.#inner as Partial<PrefixPurger>;
+    const purge = inner[PURGE_EXPIRED_PREFIX];
+    if (typeof purge !== "function") return undefined;
+    return purge.call(inner, this.#prefix + prefix, limit);
   }
 
   async exists(key: string): Promise<boolean> {

@@ -260,6 +260,23 @@ export class LruBackend extends KVStore {
     return removed;
   }
 
+  /** A namespaced view's purge: the expired entries among the prefix's keys, in key order. */
+  protected override _purgeExpiredPrefix(prefix: string, limit: number): number {
+    this.#ticks.read();
+    const cache = this.#cache;
+    // Stale: still held (peek with allowStale finds it) but no longer live (has() does not).
+    const expired = this.#keys.scan(
+      { prefix, limit, after: undefined },
+      (key) => !cache.has(key) && cache.peek(key, ALLOW_STALE) !== undefined,
+    );
+    for (const key of expired) {
+      this.#stats.drop(key, "expire");
+      cache.delete(key);
+    }
+    this.#stats.settle();
+    return expired.length;
+  }
+
   protected override _exists(key: string): boolean {
     this.#sync();
     return this.#cache.has(key);

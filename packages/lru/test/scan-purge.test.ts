@@ -1,4 +1,4 @@
-import { ManualClock } from "@kv/core";
+import { ManualClock, namespaced } from "@kv/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LruBackend } from "../src/index.js";
 
@@ -79,5 +79,32 @@ describe("background purge", () => {
     expect(() => new LruBackend({ max: 1, purgeOnWrite: "yes" as unknown as boolean })).toThrow(
       /purgeOnWrite/,
     );
+  });
+});
+
+describe("a namespaced view's purgeExpired", () => {
+  it("removes and counts the view's own expired entries, reported as expirations", async () => {
+    const clock = new ManualClock();
+    const events: [string, string][] = [];
+    const kv = new LruBackend({
+      max: 100,
+      clock,
+      purgeIntervalSeconds: false,
+      onEvict: (key, reason) => events.push([key, reason]),
+    });
+    await kv.mset({ "a:1": 1, "a:2": 2, "b:1": 3 }, { ttlSeconds: 1 });
+    await kv.set("a:live", 4);
+    clock.advance(1000);
+    const a = namespaced(kv, "a:");
+    expect(await a.purgeExpired(1)).toBe(1);
+    expect(await a.purgeExpired()).toBe(1);
+    expect(await a.purgeExpired()).toBe(0);
+    expect(events.sort()).toEqual([
+      ["a:1", "expire"],
+      ["a:2", "expire"],
+    ]);
+    expect(await a.scanPrefix("")).toEqual(["live"]);
+    expect(await kv.purgeExpired()).toBe(1); // "b:1", left for the store's own purge
+    await kv.close();
   });
 });

@@ -208,6 +208,21 @@ export class MemoryBackend extends KVStore {
     return this.#purgeAt(this.#clock.now(), limit);
   }
 
+  /** A namespaced view's purge: the expired entries among the prefix's keys, in key order. */
+  protected override _purgeExpiredPrefix(prefix: string, limit: number): number {
+    const now = this.#clock.now();
+    const expired = this.#keys.scan(
+      { prefix, limit, after: undefined },
+      (entry) => now >= entry.deadline, // a removed entry's NaN deadline never is
+    );
+    for (const key of expired) {
+      const entry = this.#map.get(key)!;
+      entry.deadline = REMOVED;
+      this.#map.delete(key);
+    }
+    return expired.length;
+  }
+
   protected override _exists(key: string): boolean {
     return this.#live(key) !== undefined;
   }

@@ -1,4 +1,4 @@
-import { namespaced } from "@kv/core";
+import { ManualClock, namespaced } from "@kv/core";
 import { runConformanceSuite } from "@kv/core/conformance";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryBackend } from "../src/index.js";
@@ -8,8 +8,8 @@ import { MemoryBackend } from "../src/index.js";
 runConformanceSuite({
   name: "namespaced(@kv/memory)",
   test: { describe, it, beforeEach, afterEach },
-  // The view leaves purging to the store's owner: its purgeExpired returns 0.
-  capabilities: { clock: "manual", purge: "bounded", waitingPops: "notify" },
+  // The view purges its own expired entries, counted exactly (PURGE_EXPIRED_PREFIX).
+  capabilities: { clock: "manual", purge: "exact", lazyExpiry: true, waitingPops: "notify" },
   create: async ({ clock, maxValueBytes }) => {
     const store = new MemoryBackend({ clock, maxValueBytes, purgeIntervalSeconds: false });
     await store.set("o", 0); // one byte of JSON: fits under any limit the suite sets
@@ -33,6 +33,31 @@ describe("namespaced", () => {
     await expect(view.get("x")).rejects.toMatchObject({ code: "KV_CLOSED" });
     expect(await store.get("a:x")).toBe(1); // the store stays open for its owner
     await store.close();
+  });
+
+  it("purges its own expired entries, counted, and no one else's", async () => {
+    const clock = new ManualClock();
+    const store = new MemoryBackend({ clock, purgeIntervalSeconds: false, purgeOnWrite: false });
+    await store.mset({ "a:1": 1, "a:2": 2, "a:3": 3, "b:1": 1, a: 0 }, { ttlSeconds: 1 });
+    await store.set("a:live", 4);
+    await store.set("a:later", 5, { ttlSeconds: 10 });
+    clock.advance(1000);
+    const a = namespaced(store, "a:");
+    expect(await a.purgeExpired(2)).toBe(2);
+    expect(await a.purgeExpired()).toBe(1);
+    expect(await a.purgeExpired()).toBe(0);
+    expect(await a.scanPrefix("")).toEqual(["later", "live"]);
+    // The others' expired entries are still there for the store's own purge to count.
+    expect(await store.purgeExpired()).toBe(2);
+    // A view of a view purges under both prefixes.
+    await store.set("a:x:1", 1, { ttlSeconds: 1 });
+    await store.set("a:y", 1, { ttlSeconds: 1 });
+    clock.advance(1000);
+    expect(await namespaced(a, "x:").purgeExpired()).toBe(1);
+    expect(await a.purgeExpired()).toBe(1);
+    await expect(a.purgeExpired(0)).rejects.toMatchObject({ code: "KV_INVALID_ARGUMENT" });
+    await store.close();
+    await expect(a.purgeExpired()).rejects.toMatchObject({ code: "KV_CLOSED" });
   });
 
   it("checks keys before adding the prefix", async () => {

@@ -28,6 +28,7 @@ export {
   type PreparedItem,
   planListAppend,
 } from "../lists.js";
+export { type PrefixPurger, PURGE_EXPIRED_PREFIX } from "../purge-prefix.js";
 export { redactUrl, SECRET_PARAM } from "../redact.js";
 export {
   isExpired,

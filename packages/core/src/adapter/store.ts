@@ -1,6 +1,7 @@
 import { encodeValue, resolveMaxValueBytes } from "../codec.js";
 import { closedError, describeValue, invalidArgument, KVError } from "../errors.js";
 import { type PreparedAppend, prepareListAppend } from "../lists.js";
+import { type PrefixPurger, PURGE_EXPIRED_PREFIX } from "../purge-prefix.js";
 import { ttlFromOptions, ttlToMs } from "../ttl.js";
 import type {
   Entries,
@@ -55,7 +56,7 @@ export interface KVStoreOptions {
  * (`wrongType`, `KV_VALUE_TOO_LARGE` from the core helpers, `KV_UNAVAILABLE` for a lost
  * server) and nothing else.
  */
-export abstract class KVStore implements KVBackend {
+export abstract class KVStore implements KVBackend, PrefixPurger {
   /** The checked `maxValueBytes` option: engines size in-place changes (list appends) by it. */
   protected readonly maxValueBytes: number;
   readonly #wakeups: Wakeups;
@@ -140,6 +141,17 @@ export abstract class KVStore implements KVBackend {
    * With `wakeups: "engine"`: call `onChange` whenever `key` may have got items (another
    * client's append, a reconnect after which nothing is known); returns the unsubscribe.
    */
+  /**
+   * Removes at most `limit` expired entries whose keys start with `prefix` and returns how
+   * many: what a namespaced view's `purgeExpired` runs. The default answers `undefined`
+   * (cannot: the view then returns 0, as for an engine that expires keys itself). The
+   * in-process engines walk their ordered key index (`OrderedKeys.scan` with an "expired"
+   * test) and remove what they find, as their own purge does.
+   */
+  protected _purgeExpiredPrefix(_prefix: string, _limit: number): MaybePromise<number | undefined> {
+    return undefined;
+  }
+
   protected _watch(_key: string, _onChange: () => void): () => void {
     throw new Error(`${this.constructor.name}: wakeups "engine" needs a _watch method`);
   }
@@ -259,6 +271,15 @@ export abstract class KVStore implements KVBackend {
   async purgeExpired(limit?: number): Promise<number> {
     this.#assertOpen("purgeExpired");
     return this._purgeExpired(resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT));
+  }
+
+  /** A namespaced view's `purgeExpired` (purge-prefix.ts), run by the engine when it can. */
+  async [PURGE_EXPIRED_PREFIX](prefix: string, limit: number): Promise<number | undefined> {
+    this.#assertOpen("purgeExpired");
+    return this._purgeExpiredPrefix(
+      prefix,
+      resolveLimit("purgeExpired", limit, DEFAULT_PURGE_LIMIT),
+    );
   }
 
   async exists(key: string): Promise<boolean> {
