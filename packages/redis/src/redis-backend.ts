@@ -12,7 +12,8 @@ import {
   wrongType,
 } from "@kv/core/adapter";
 import type { Cluster, Redis } from "ioredis";
-import { perMaster, reachableMasters } from "./cluster/fan-out.js";
+import { clusterMget, clusterMset } from "./cluster/batches.js";
+import { reachableMasters } from "./cluster/fan-out.js";
 import {
   closeClient,
   createClient,
@@ -38,8 +39,7 @@ import { LIST_APPEND, listAppendArgv } from "./scripts/list-append.lua.js";
 import { MSET, msetArgv } from "./scripts/mset.lua.js";
 import {
   codeOf,
-  corkUntilNextTick,
-  evalOnce,
+  groupWrites,
   type LuaScript,
   pxOf,
   ReplyCode,
@@ -261,8 +261,8 @@ export class RedisBackend extends KVStore {
   }
 
   /**
-   * Standalone: one MGET. Cluster: one MGET per hash slot, atomic per slot (README), the
-   * slots of one master sent as one pipeline: one round trip per master.
+   * Standalone: one MGET. Cluster: one call per master, all at once: a script reading each
+   * of the master's hash slots with one command (cluster/batches.ts), atomic for them all.
    */
   protected override _mget(keys: string[]): Promise<(string | undefined)[]> {
     const full = keys.map((key) => this.#key(key));
@@ -274,25 +274,12 @@ export class RedisBackend extends KVStore {
     if (!this.#client.isCluster) {
       return this.#link.run("mget", () => this.#client.mget(full)).then(orUndefinedAll);
     }
-    const out = new Array<string | undefined>(keys.length);
-    return perMaster(
-      this.#link,
-      "mget",
-      full,
-      {},
-      (pipeline, slotKeys) => pipeline.mget(slotKeys),
-      (indexes, texts) => {
-        const list = texts as (string | null)[];
-        for (let j = 0; j < list.length; j++) {
-          out[indexes === undefined ? j : indexes[j]!] = list[j] ?? undefined;
-        }
-      },
-    ).then(() => out);
+    return clusterMget(this.#link, full);
   }
 
   /**
-   * One script per hash slot (one on a standalone server), each atomic and once per
-   * request; on a Cluster the slots of one master go as one pipeline.
+   * One script, atomic and once per request. On a Cluster one script per master, all at
+   * once, each with one idempotency record for its slots (cluster/batches.ts).
    */
   protected _mset(entries: Map<string, string>, ttlMs: number | undefined): Promise<void> {
     const keys: string[] = [];
@@ -302,51 +289,22 @@ export class RedisBackend extends KVStore {
       texts.push(text);
     }
     const id = newRequestId();
-    const command = this.#wakeCommand();
+    const wakeCommand = this.#wakeCommand();
     const px = pxOf(ttlMs);
-    const argvOf = (ks: readonly string[], vs: readonly string[]): ScriptArgv => {
-      const channels: string[] = [];
-      for (let i = 0; i < vs.length; i++) {
-        if (isFilledList(vs[i]!)) channels.push(`${i}:${wakeChannel(ks[i]!)}`);
-      }
-      return msetArgv(
-        ks,
-        requestRecordKey(ks[0]!, id),
-        vs,
-        px,
-        this.#recordText,
-        command,
-        channels,
-      );
-    };
-    if (!this.#client.isCluster) {
-      const argv = argvOf(keys, texts);
-      return this.#written(
-        keys,
-        this.#link.run("mset", () => this.#send(MSET, argv), { write: true }).then(toVoid),
-      );
+    if (this.#client.isCluster) {
+      const call = { id, px, recordMs: this.#recordText, wakeCommand };
+      return this.#written(keys, clusterMset(this.#link, keys, texts, call));
     }
-    // The argument lists are built once per slot and kept for resends (same request id).
-    const built = new Map<readonly number[] | undefined, ScriptArgv>();
-    const written = perMaster(
-      this.#link,
-      "mset",
+    const channels: string[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      if (isFilledList(texts[i]!)) channels.push(`${i}:${wakeChannel(keys[i]!)}`);
+    }
+    const record = requestRecordKey(keys[0]!, id);
+    const argv = msetArgv(keys, record, texts, px, this.#recordText, wakeCommand, channels);
+    return this.#written(
       keys,
-      { write: true },
-      (pipeline, slotKeys, indexes) => {
-        let argv = built.get(indexes);
-        if (argv === undefined) {
-          argv = argvOf(slotKeys, indexes === undefined ? texts : indexes.map((i) => texts[i]!));
-          built.set(indexes, argv);
-        }
-        pipeline.call("EVALSHA", argv as (string | number)[]);
-        return argv;
-      },
-      toVoid,
-      // NOSCRIPT (a node that never saw the script): that slot's script is sent with EVAL.
-      (argv) => evalOnce(this.#client, MSET, argv as ScriptArgv),
+      this.#link.run("mset", () => this.#send(MSET, argv), { write: true }).then(toVoid),
     );
-    return this.#written(keys, written);
   }
 
   protected _expire(key: string, ttlMs: number): Promise<boolean> {
@@ -459,11 +417,11 @@ export class RedisBackend extends KVStore {
   }
 
   /**
-   * A write's script. With pipelining on (our client, the default), the scripts of the
-   * calls made in one tick leave in one socket write (`corkUntilNextTick`).
+   * A write's script. With pipelining on (our client, the default), the scripts of
+   * concurrent calls leave in groups of `WRITE_GROUP` per socket write (`groupWrites`).
    */
   #send(script: LuaScript, argv: ScriptArgv): Promise<unknown> {
-    if (this.#batchWrites) corkUntilNextTick(this.#client);
+    if (this.#batchWrites) groupWrites(this.#client);
     return sendScript(this.#client, script, argv);
   }
 

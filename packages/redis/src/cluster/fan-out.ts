@@ -2,105 +2,126 @@ import { KVError } from "@kv/core/adapter";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import type { Link, RunOptions } from "../connection/link.js";
 import { isNoScript } from "../scripts/protocol.js";
-import { groupBySlot, SLOT_COUNT } from "./slot.js";
+import { refusesCrossSlot } from "./cross-slot.js";
+import { type BySlot, SLOT_COUNT, type SlotPart } from "./slot.js";
 
 /**
- * Cluster fan-out: a batch (`mget`, `mset`) runs as one command per hash slot (atomicity
- * holds per slot, README), and the commands of the slots one master serves go to it as
- * one pipeline: one round trip per master, all masters at once. `scanPrefix` runs on
- * every master.
+ * Cluster fan-out: a batch (`mget`, `mset`) is cut into its hash slots, and each master
+ * gets one call for all of its slots, all masters at once. That call is one script
+ * (scripts/cluster-batch.lua.ts), so a batch costs about what its keys cost, not what a
+ * thousand slots' commands would. A master with one slot of the batch gets that slot's
+ * own command (MGET, the `mset` script); so do the slots a script could not do (they
+ * moved), and every slot when the server refuses scripts across slots, the slots of one
+ * master in one pipeline. Either way each command stays within one slot: atomicity holds
+ * per slot at least (README). `scanPrefix` runs on every master.
  */
 
-/** Adds one slot's command to `pipeline`; what it returns is handed to `onNoScript`. */
-export type AddCommand = (
-  pipeline: ChainableCommander,
-  slotKeys: string[],
-  /** Indexes into the batch's keys of this slot's keys; undefined: all of them (one slot). */
-  indexes: readonly number[] | undefined,
-) => unknown;
+/** How a batch is sent: one script per master, or each slot's own command. */
+export interface Batch {
+  /** Queues one slot's own command; what it returns is handed to `onNoScript`. */
+  addSlot(pipeline: ChainableCommander, part: SlotPart): unknown;
+  takeSlot(part: SlotPart, reply: unknown): void;
+  /** EVAL of a slot's command that answered NOSCRIPT (a node that never saw the script). */
+  onNoScript?(token: unknown): Promise<unknown>;
+  /**
+   * Sends `parts`, all on one master, as one script; resolves with the parts it left
+   * undone, which then go per slot. When an attempt is resent before it resolved, it is
+   * called again with the same `parts`.
+   */
+  sendMaster(cluster: Cluster, parts: readonly SlotPart[]): Promise<readonly SlotPart[]>;
+}
 
 /**
- * Runs a batch over `keys` on a Cluster: `add` queues each slot's command, `take` gets
- * each slot's reply. One `Link.run` (one budget, resends included) per master. Each attempt
- * groups the slots by the master ioredis knows for them then, so a resend after a
- * failover (slots moved) still goes out as one pipeline per master. A slot's command that
- * answers NOSCRIPT is given to `onNoScript` (EVAL it); any other error fails the attempt,
- * and the whole master's pipeline is sent again (reads, and writes that carry a request
- * id, may be).
+ * Runs a batch (its keys grouped by slot) on a Cluster. One `Link.run` (one budget,
+ * resends included) per master. How a master's slots go is decided once, at the first
+ * attempt: a resend sends the same script again (a write's record then answers its first
+ * run; the script follows its first key's slot wherever it moved), and slots sent per
+ * slot go per slot again, grouped by the masters ioredis knows then. Any error fails the
+ * attempt, and what it had not finished is sent again (reads may be, and every write
+ * carries the call's request id).
  */
 export async function perMaster(
   link: Link,
   method: string,
-  keys: readonly string[],
+  slotted: BySlot,
   options: RunOptions,
-  add: AddCommand,
-  take: (indexes: readonly number[] | undefined, reply: unknown) => void,
-  onNoScript?: (token: unknown) => Promise<unknown>,
+  batch: Batch,
 ): Promise<void> {
   const cluster = link.client as Cluster;
-  const slots = groupBySlot(keys);
-  if (slots.size === 1) {
-    const all = keys as string[];
-    await link.run(
-      method,
-      () => sendPipelines(cluster, [[undefined, all, -1]], add, take, onNoScript),
-      options,
-    );
+  const { parts } = slotted;
+  if (parts.length === 1) {
+    await link.run(method, () => sendPerSlot(cluster, parts, batch), options);
     return;
   }
-  const groups: SlotGroup[] = [];
-  for (const [slot, indexes] of slots) groups.push([indexes, indexes.map((i) => keys[i]!), slot]);
   if (cluster.slots.length === 0) await link.ready(method);
   await Promise.all(
-    Array.from(byNode(cluster, groups), (mine) =>
-      link.run(method, () => sendPipelines(cluster, mine, add, take, onNoScript), options),
-    ),
+    Array.from(byNode(cluster, parts), (mine) => {
+      // Parts still to send per slot; undefined until the master's script has answered.
+      let perSlot: readonly SlotPart[] | undefined =
+        mine.length === 1 || refusesCrossSlot(cluster) ? mine : undefined;
+      return link.run(
+        method,
+        async () => {
+          perSlot ??= await batch.sendMaster(cluster, mine);
+          if (perSlot.length > 0) await sendPerSlot(cluster, perSlot, batch);
+        },
+        options,
+      );
+    }),
   );
 }
 
-/** One slot of a batch: its indexes, its keys, its slot number (-1: the only one). */
-type SlotGroup = [indexes: readonly number[] | undefined, keys: string[], slot: number];
-
-/** `groups` by the nodes (master and replicas) ioredis routes their slot to now. */
-function byNode(cluster: Cluster, groups: readonly SlotGroup[]): SlotGroup[][] {
-  const nodes = new Map<string, SlotGroup[]>();
-  for (const group of groups) {
-    const node = group[2] < 0 ? "" : (cluster.slots[group[2]]?.join(",") ?? "");
+/** `parts` by the nodes (master and replicas) ioredis routes their slot to now. */
+function byNode(cluster: Cluster, parts: readonly SlotPart[]): SlotPart[][] {
+  const nodes = new Map<string, SlotPart[]>();
+  // ioredis shares one array between the slots of a range: one name per range.
+  let owners: string[] | undefined;
+  let node = "";
+  for (const part of parts) {
+    const now = cluster.slots[part.slot];
+    if (now !== owners) {
+      owners = now;
+      node = now?.join(",") ?? "";
+    }
     const mine = nodes.get(node);
-    if (mine === undefined) nodes.set(node, [group]);
-    else mine.push(group);
+    if (mine === undefined) nodes.set(node, [part]);
+    else mine.push(part);
   }
   return [...nodes.values()];
 }
 
-/** One attempt: a pipeline per node (one, unless slots moved since the call began). */
-async function sendPipelines(
+/** Each slot's own command, a pipeline per node (one, unless slots moved). */
+async function sendPerSlot(
   cluster: Cluster,
-  groups: readonly SlotGroup[],
-  add: AddCommand,
-  take: (indexes: readonly number[] | undefined, reply: unknown) => void,
-  onNoScript: ((token: unknown) => Promise<unknown>) | undefined,
+  parts: readonly SlotPart[],
+  batch: Batch,
 ): Promise<void> {
-  const nodes = groups.length === 1 ? [groups] : byNode(cluster, groups);
+  const nodes = parts.length === 1 ? [parts] : byNode(cluster, parts);
+  await Promise.all(nodes.map((mine) => sendPipeline(cluster, mine, batch)));
+}
+
+async function sendPipeline(
+  cluster: Cluster,
+  parts: readonly SlotPart[],
+  batch: Batch,
+): Promise<void> {
+  const pipeline = cluster.pipeline();
+  const tokens = parts.map((part) => batch.addSlot(pipeline, part));
+  const results = (await pipeline.exec()) ?? [];
+  const later: number[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const err = results[i]?.[0] ?? (results[i] ? null : new Error("no reply in the pipeline"));
+    if (err === null) continue;
+    if (batch.onNoScript !== undefined && isNoScript(err)) later.push(i);
+    else throw err;
+  }
+  for (let i = 0; i < parts.length; i++) {
+    if (results[i]![0] == null) batch.takeSlot(parts[i]!, results[i]![1]);
+  }
   await Promise.all(
-    nodes.map(async (mine) => {
-      const pipeline = cluster.pipeline();
-      const tokens = mine.map(([indexes, slotKeys]) => add(pipeline, slotKeys, indexes));
-      const results = (await pipeline.exec()) ?? [];
-      const later: number[] = [];
-      for (let i = 0; i < mine.length; i++) {
-        const err = results[i]?.[0] ?? (results[i] ? null : new Error("no reply in the pipeline"));
-        if (err === null) continue;
-        if (onNoScript !== undefined && isNoScript(err)) later.push(i);
-        else throw err;
-      }
-      for (let i = 0; i < mine.length; i++) {
-        if (results[i]![0] == null) take(mine[i]![0], results[i]![1]);
-      }
-      await Promise.all(
-        later.map((i) => onNoScript!(tokens[i]).then((reply) => take(mine[i]![0], reply))),
-      );
-    }),
+    later.map((i) =>
+      batch.onNoScript!(tokens[i]).then((reply) => batch.takeSlot(parts[i]!, reply)),
+    ),
   );
 }
 

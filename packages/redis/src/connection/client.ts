@@ -42,9 +42,9 @@ function standaloneOptions(timeouts: Timeouts): RedisOptions {
  * MGET, EXISTS, PTTL: about a microsecond of server time) the saved writes and wake-ups
  * win by far; for our scripts (every write: 5 to 50 µs of server time each) the lost
  * overlap costs more than it saves (set at 100 callers: 63k/s pipelined against 102k/s
- * streamed, apps/bench README). So scripts bypass it; the backend corks the socket for
- * the rest of the tick instead (`corkUntilNextTick`, scripts/protocol.ts), so those of
- * concurrent calls still share one write. Concurrent calls may then reach the server in
+ * streamed, apps/bench README). So scripts bypass it; the backend corks the socket
+ * instead and writes the scripts of concurrent calls in groups of 16 (`groupWrites`,
+ * scripts/protocol.ts), so the server starts on one group while the client builds the next. Concurrent calls may then reach the server in
  * another order than they were made, which linearizability allows (neither finished
  * before the other began); a call made after another finished is still sent after it.
  */

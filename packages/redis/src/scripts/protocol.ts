@@ -124,7 +124,7 @@ export function sendScript(
 
 /**
  * How many commands a corked socket gathers before it writes them (see
- * `corkUntilNextTick`): enough to save most system calls, few enough that the server
+ * `groupWrites`): enough to save most system calls, few enough that the server
  * starts on the first group while the client still builds the next.
  */
 export const WRITE_GROUP = 16;
@@ -152,7 +152,7 @@ type Corkable = NodeJS.WritableStream & {
  *
  * A socket that closes meanwhile fails its commands as any drop does.
  */
-export function corkUntilNextTick(client: Redis | Cluster): void {
+export function groupWrites(client: Redis | Cluster): void {
   if (client.isCluster) return;
   const stream = (client as Redis).stream as Corkable | undefined;
   if (stream?.cork === undefined) return;
