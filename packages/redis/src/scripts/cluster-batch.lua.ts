@@ -68,6 +68,16 @@ return values
 export function clusterMgetArgv(batch: BySlot, parts: readonly SlotPart[]): ScriptArgv {
   const { keys, order } = batch;
   const argv: ScriptArgv = [CLUSTER_MGET.sha, 1, keys[order[parts[0]!.start]!]!];
+  pushRuns(argv, parts, (i) => argv.push(keys[order[i]!]!));
+  return argv;
+}
+
+/**
+ * Appends `parts` to `argv` as the scripts read them: a run of one-key slots under one
+ * negative header, each bigger slot under its key count; `entry(i)` pushes what the
+ * script takes for the batch's `i`-th entry in slot order.
+ */
+function pushRuns(argv: ScriptArgv, parts: readonly SlotPart[], entry: (i: number) => void): void {
   let singles = -1; // where the current run of one-key slots has its header
   for (const { start, end } of parts) {
     if (end - start === 1) {
@@ -76,14 +86,13 @@ export function clusterMgetArgv(batch: BySlot, parts: readonly SlotPart[]): Scri
         argv.push(0);
       }
       (argv[singles] as number)--;
-      argv.push(keys[order[start]!]!);
+      entry(start);
       continue;
     }
     singles = -1;
     argv.push(end - start);
-    for (let i = start; i < end; i++) argv.push(keys[order[i]!]!);
+    for (let i = start; i < end; i++) entry(i);
   }
-  return argv;
 }
 
 /**
@@ -209,20 +218,6 @@ export function clusterMsetArgv(
   const argv: ScriptArgv = [CLUSTER_MSET.sha, 1, keys[order[parts[0]!.start]!]!, record, px];
   argv.push(recordMs, wakeCommand, channels.length);
   for (let i = 0; i < channels.length; i++) argv.push(channels[i]!);
-  let singles = -1; // where the current run of one-key slots has its header
-  for (const { start, end } of parts) {
-    if (end - start === 1) {
-      if (singles < 0) {
-        singles = argv.length;
-        argv.push(0);
-      }
-      (argv[singles] as number)--;
-      argv.push(keys[order[start]!]!, values[order[start]!]!);
-      continue;
-    }
-    singles = -1;
-    argv.push(end - start);
-    for (let i = start; i < end; i++) argv.push(keys[order[i]!]!, values[order[i]!]!);
-  }
+  pushRuns(argv, parts, (i) => argv.push(keys[order[i]!]!, values[order[i]!]!));
   return argv;
 }
