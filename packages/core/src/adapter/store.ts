@@ -138,10 +138,6 @@ export abstract class KVStore implements KVBackend, PrefixPurger {
   protected _close(): MaybePromise<void> {}
 
   /**
-   * With `wakeups: "engine"`: call `onChange` whenever `key` may have got items (another
-   * client's append, a reconnect after which nothing is known); returns the unsubscribe.
-   */
-  /**
    * Removes at most `limit` expired entries whose keys start with `prefix` and returns how
    * many: what a namespaced view's `purgeExpired` runs. The default answers `undefined`
    * (cannot: the view then returns 0, as for an engine that expires keys itself). The
@@ -152,6 +148,10 @@ export abstract class KVStore implements KVBackend, PrefixPurger {
     return undefined;
   }
 
+  /**
+   * With `wakeups: "engine"`: call `onChange` whenever `key` may have got items (another
+   * client's append, a reconnect after which nothing is known); returns the unsubscribe.
+   */
   protected _watch(_key: string, _onChange: () => void): () => void {
     throw new Error(`${this.constructor.name}: wakeups "engine" needs a _watch method`);
   }
