@@ -87,6 +87,8 @@ end
 -- the id would hold exactly that quoted text. Fresh ids (an inbox's usual append) take
 -- this path; anything else decodes the list.
 local function noneStored(raw)
+  -- What this library stores ends with its ']'; anything else is decoded (and checked).
+  if string.sub(raw, -1) ~= ']' then return false end
   if string.find(raw, '\\', 1, true) then return false end
   for i = 7, #ARGV, 2 do
     local tag = ARGV[i]
