@@ -144,9 +144,11 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
         { id: "new" },
       ]);
       // Text that is not JSON is refused and kept, as the decoding path always did.
-      await raw.set(`${prefix}g`, '[{"id":"a"}, oops');
-      await rejectsWith(kv.listAppendUnique("g", [{ id: "b" }]), "KV_WRONG_TYPE");
-      expect(await raw.get(`${prefix}g`)).toBe('[{"id":"a"}, oops');
+      for (const text of ['[{"id":"a"}, oops', "[abc]", "[1,2"]) {
+        await raw.set(`${prefix}g`, text);
+        await rejectsWith(kv.listAppendUnique("g", [{ id: "b" }]), "KV_WRONG_TYPE");
+        expect(await raw.get(`${prefix}g`)).toBe(text);
+      }
       // With no escape in the stored text, an id found as a value elsewhere still decodes it.
       await raw.set(`${prefix}m`, '[{"note":"x"},{"id":"x"}]');
       expect(await kv.listAppendUnique("m", [{ id: "x" }, { id: "y" }])).toEqual([

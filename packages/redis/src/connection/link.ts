@@ -38,7 +38,7 @@ export interface RunOptions {
   write?: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * One backend's use of one client: it waits for the connection (bounded), puts a deadline

@@ -1,7 +1,7 @@
 import { isKVError } from "@kv/core";
 import { KVError, wrongType } from "@kv/core/adapter";
 import type { Redis } from "ioredis";
-import type { Link } from "../connection/link.js";
+import { type Link, sleep } from "../connection/link.js";
 import { escapeGlob } from "../scan.js";
 import { LIST_ACK, LIST_POP, LIST_RELEASE } from "../scripts/list-pop.lua.js";
 import {
@@ -22,8 +22,6 @@ export const ACK_DELAY_MS = 50;
 const ACK_BATCH = 1000;
 /** The longest pause between two tries of an acknowledgement or a put-back that failed. */
 const RETRY_MAX_MS = 1000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** What one pop found. */
 export interface Popped {
@@ -166,6 +164,7 @@ export class PopBook {
 
   /** Sends what is owed; true when nothing is left. */
   async flush(): Promise<boolean> {
+    if (this.#acks.size === 0 && this.#releases.size === 0) return true;
     if (!this.link.isReady) return false;
     const client = this.link.client;
     const acks = [...this.#acks];
@@ -210,22 +209,29 @@ export class PopBook {
    * `ACK_BATCH` pops, whatever their keys (one command instead of one per key).
    */
   #ackAll(acks: readonly [string, string[]][]): Promise<void>[] {
-    const batches: [string, string][][] = [[]];
-    for (const [fullKey, ids] of acks) {
-      for (const id of ids) {
-        if (batches.at(-1)!.length === ACK_BATCH) batches.push([]);
-        batches.at(-1)!.push([fullKey, id]);
+    const batches: [fullKeys: string[], ids: string[]][] = [];
+    let fullKeys: string[] = [];
+    let ids: string[] = [];
+    for (const [fullKey, owed] of acks) {
+      for (const id of owed) {
+        if (ids.length === ACK_BATCH) {
+          batches.push([fullKeys, ids]);
+          fullKeys = [];
+          ids = [];
+        }
+        fullKeys.push(fullKey);
+        ids.push(id);
       }
     }
-    return batches.map(async (batch) => {
-      if (batch.length === 0) return;
-      const argv: ScriptArgv = [LIST_ACK.sha, batch.length];
-      for (const [fullKey] of batch) argv.push(inFlightKey(fullKey));
-      for (const [, id] of batch) argv.push(id);
+    if (ids.length > 0) batches.push([fullKeys, ids]);
+    return batches.map(async ([fullKeys, ids]) => {
+      const argv: ScriptArgv = [LIST_ACK.sha, ids.length];
+      for (const fullKey of fullKeys) argv.push(inFlightKey(fullKey));
+      for (const id of ids) argv.push(id);
       try {
         await this.link.run("listPopAll", () => this.send(LIST_ACK, argv));
       } catch {
-        for (const [fullKey, id] of batch) this.#owe(fullKey, [id]);
+        for (let i = 0; i < ids.length; i++) this.#owe(fullKeys[i]!, [ids[i]!]);
       }
     });
   }
@@ -273,7 +279,7 @@ export class PopBook {
       { write: true },
     )) as [string, number];
     const dueInMs = Number(reply[1]);
-    if (dueInMs >= 0 && !this.#dueTimers.has(fullKey)) {
+    if (dueInMs >= 0 && !this.#closed && !this.#dueTimers.has(fullKey)) {
       const timer = setTimeout(() => {
         this.#dueTimers.delete(fullKey);
         this.#recover(fullKey).catch(() => undefined);
@@ -291,17 +297,22 @@ export class PopBook {
    * owed after that (the server stayed unreachable) is recovered by the lease.
    */
   async close(): Promise<void> {
-    for (const timer of this.#dueTimers.values()) clearTimeout(timer);
-    this.#dueTimers.clear();
+    // Closed first: no timer, sweep or recovery starts from here on; this loop alone sends.
+    this.#closed = true;
+    this.#unsubscribe();
+    this.#stopTimer();
+    this.#clearDueTimers();
     const deadline = performance.now() + this.link.timeoutMs;
     for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-      this.#stopTimer();
       const done = await this.flush().catch(() => false);
       if (done || performance.now() + pause >= deadline) break;
       await sleep(pause);
     }
-    this.#stopTimer();
-    this.#closed = true;
-    this.#unsubscribe();
+    this.#clearDueTimers(); // a recovery that was under way may have set one meanwhile
+  }
+
+  #clearDueTimers(): void {
+    for (const timer of this.#dueTimers.values()) clearTimeout(timer);
+    this.#dueTimers.clear();
   }
 }

@@ -86,9 +86,13 @@ end
 -- without one, and none of them occurs in the text as a JSON string. An element holding
 -- the id would hold exactly that quoted text. Fresh ids (an inbox's usual append) take
 -- this path; anything else decodes the list.
+--
+-- The text is trusted to be JSON when it has a list's shape, an array of objects ('[{'
+-- to '}]'), as LIST_POP trusts any '[': every value this library writes is JSON. Any
+-- other text (an array holding other values, or another program's non-JSON) is decoded,
+-- which checks it.
 local function noneStored(raw)
-  -- What this library stores ends with its ']'; anything else is decoded (and checked).
-  if string.sub(raw, -1) ~= ']' then return false end
+  if not (string.find(raw, '^%[{') and string.sub(raw, -2) == '}]') then return false end
   if string.find(raw, '\\', 1, true) then return false end
   for i = 7, #ARGV, 2 do
     local tag = ARGV[i]

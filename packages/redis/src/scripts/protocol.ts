@@ -162,7 +162,9 @@ export function groupWrites(client: Redis | Cluster): void {
     process.nextTick(uncork, stream);
     return;
   }
-  const held = gathered.get(stream) ?? 0;
+  const held = gathered.get(stream);
+  // Corked by someone else (ioredis, another backend on this client): theirs to uncork.
+  if (held === undefined) return;
   if (held < WRITE_GROUP) {
     gathered.set(stream, held + 1);
     return;
