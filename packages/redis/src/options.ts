@@ -48,12 +48,13 @@ export interface RedisBackendOptions {
    */
   popLeaseMs?: number;
   /**
-   * Pipelining of concurrent calls (ioredis's `enableAutoPipelining`) on the client the
-   * backend creates: the commands of calls made in the same event-loop turn go to Redis
-   * in one write, and their replies come back in one read (README "Pipelining"). Default
-   * `true`; `false` sends each command on its own (URL `?autoPipelining=false`). An
-   * `enableAutoPipelining` in `redisOptions`/`clusterOptions` is used when this is not
-   * given. Not used with `client`: yours keeps its own setting.
+   * Pipelining of concurrent calls on the client the backend creates: the commands of
+   * calls made in the same event-loop turn go to Redis in groups of 16 per socket write
+   * (on a Cluster, reads through ioredis's `enableAutoPipelining`, per node), and their
+   * replies come back in few reads (README "Pipelining"). Default `true`; `false` sends
+   * each command on its own (URL `?autoPipelining=false`). An `enableAutoPipelining` in
+   * `redisOptions`/`clusterOptions` stands for this when this is not given. Not used
+   * with `client`: yours keeps its own setting.
    */
   autoPipelining?: boolean;
   /**

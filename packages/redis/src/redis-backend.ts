@@ -69,7 +69,7 @@ export class RedisBackend extends KVStore {
   readonly #recordText: string;
   readonly #pops: PopBook;
   readonly #wakeups: Wakeups;
-  /** Whether the scripts of concurrent calls share a socket write (see `#send`). */
+  /** Whether the commands of concurrent calls share socket writes (see `#grouped`). */
   readonly #batchWrites: boolean;
   /** The near cache, when the `nearCache` option asks for one (README "Near cache"). */
   readonly #near: NearCache | undefined;
@@ -121,12 +121,12 @@ export class RedisBackend extends KVStore {
         secrets: url.password === undefined ? [] : [url.password],
       });
     }
-    this.#pops = new PopBook(
-      this.#link,
-      settings.popLeaseMs,
-      (k) => this.#wake(k),
-      (script, argv) => this.#send(script, argv),
-    );
+    this.#pops = new PopBook(this.#link, settings.popLeaseMs, {
+      wakeOf: (k) => this.#wake(k),
+      send: (script, argv) => this.#send(script, argv),
+      // An orphaned pop of this key comes due later: a waiting pop looks again then.
+      dueIn: (k, ms) => this.#wakeups.recheckIn(k, ms),
+    });
     this.#wakeups = new Wakeups(this.#link, this.#client);
     this.#near?.attach(this.#client);
     // Once connected: put back the pops of this namespace whose process died (README
@@ -167,7 +167,7 @@ export class RedisBackend extends KVStore {
   protected _get(key: string): Promise<string | undefined> {
     const k = this.#key(key);
     if (this.#near !== undefined) return this.#cachedRead(key, k).then(textOf);
-    return this.#link.run("get", () => this.#client.get(k), { key }).then(orUndefined);
+    return this.#link.run("get", () => this.#grouped().get(k), { key }).then(orUndefined);
   }
 
   // Writes: the script's argument list built once, in place (a resend sends it again),
@@ -250,14 +250,7 @@ export class RedisBackend extends KVStore {
 
   protected _listPop(key: string): Promise<unknown[]> {
     const k = this.#key(key);
-    return this.#written(k, this.#pop(key, k));
-  }
-
-  async #pop(key: string, k: string): Promise<unknown[]> {
-    const { items, dueInMs } = await this.#pops.pop(key, k);
-    // An orphaned pop of this key comes due later: a waiting pop looks again then.
-    if (dueInMs >= 0) this.#wakeups.recheckIn(k, dueInMs);
-    return items;
+    return this.#written(k, this.#pops.pop(key, k));
   }
 
   /**
@@ -268,11 +261,11 @@ export class RedisBackend extends KVStore {
     const full = keys.map((key) => this.#key(key));
     if (this.#near !== undefined) {
       const load = (missing: string[]) =>
-        this.#link.run("mget", () => readManyWithTtl(this.#client, missing));
+        this.#link.run("mget", () => readManyWithTtl(this.#grouped(), missing));
       return this.#near.readMany(full, load).then((reads) => reads.map(textOf));
     }
     if (!this.#client.isCluster) {
-      return this.#link.run("mget", () => this.#client.mget(full)).then(orUndefinedAll);
+      return this.#link.run("mget", () => this.#grouped().mget(full)).then(orUndefinedAll);
     }
     return clusterMget(this.#link, full);
   }
@@ -331,13 +324,13 @@ export class RedisBackend extends KVStore {
   protected override _exists(key: string): Promise<boolean> {
     const k = this.#key(key);
     if (this.#near !== undefined) return this.#cachedRead(key, k).then((r) => r.text !== null);
-    return this.#link.run("exists", () => this.#client.exists(k), { key }).then((n) => n > 0);
+    return this.#link.run("exists", () => this.#grouped().exists(k), { key }).then((n) => n > 0);
   }
 
   protected _ttl(key: string): Promise<number | undefined> {
     const k = this.#key(key);
     if (this.#near !== undefined) return this.#cachedRead(key, k).then((r) => msLeft(r.pttl));
-    return this.#link.run("ttl", () => this.#client.pttl(k), { key }).then(msLeft);
+    return this.#link.run("ttl", () => this.#grouped().pttl(k), { key }).then(msLeft);
   }
 
   protected _incr(key: string, amount: number, ttlMs: number | undefined): Promise<number> {
@@ -417,12 +410,18 @@ export class RedisBackend extends KVStore {
   }
 
   /**
-   * A write's script. With pipelining on (our client, the default), the scripts of
-   * concurrent calls leave in groups of `WRITE_GROUP` per socket write (`groupWrites`).
+   * The client, for a command about to be sent. With pipelining on (our client, the
+   * default), the commands of concurrent calls leave in groups of `WRITE_GROUP` per
+   * socket write (`groupWrites`), reads and scripts alike.
    */
-  #send(script: LuaScript, argv: ScriptArgv): Promise<unknown> {
+  #grouped(): RedisClient {
     if (this.#batchWrites) groupWrites(this.#client);
-    return sendScript(this.#client, script, argv);
+    return this.#client;
+  }
+
+  /** A write's script, grouped as every command is (`#grouped`). */
+  #send(script: LuaScript, argv: ScriptArgv): Promise<unknown> {
+    return sendScript(this.#grouped(), script, argv);
   }
 
   #key(key: string): string {
@@ -432,7 +431,7 @@ export class RedisBackend extends KVStore {
   /** A read through the near cache: a hit without I/O, a miss as GET + PTTL in one round trip. */
   #cachedRead(key: string, k: string): Promise<KeyRead> {
     return this.#near!.read(k, () =>
-      this.#link.run("get", () => readWithTtl(this.#client, k), { key }),
+      this.#link.run("get", () => readWithTtl(this.#grouped(), k), { key }),
     );
   }
 

@@ -392,7 +392,7 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
       );
     });
 
-    it("pipelines reads by default and streams scripts; autoPipelining: false turns it off", async () => {
+    it("pipelines by default (grouped writes on one server, ioredis's auto-pipeline for a Cluster's reads); autoPipelining: false turns it off", async () => {
       const on = new RedisBackend(url());
       const off = new RedisBackend(`${url()}?autoPipelining=false`);
       const viaRedisOptions = new RedisBackend({
@@ -407,11 +407,25 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
         clusterOptions: { enableAutoPipelining: false },
       });
       const settings = (b: RedisBackend) => b.client.options;
-      expect(settings(on).enableAutoPipelining).toBe(true);
-      expect(settings(on).autoPipeliningIgnoredCommands).toEqual(["evalsha", "eval"]);
-      expect(settings(off).enableAutoPipelining).toBe(false);
-      expect(settings(viaRedisOptions).enableAutoPipelining).toBe(false);
-      expect(settings(optionWins).enableAutoPipelining).toBe(true);
+      if (on.client.isCluster) {
+        expect(settings(on).enableAutoPipelining).toBe(true);
+        expect(settings(on).autoPipeliningIgnoredCommands).toEqual(["evalsha", "eval"]);
+        expect(settings(off).enableAutoPipelining).toBe(false);
+        expect(settings(viaRedisOptions).enableAutoPipelining).toBe(false);
+        expect(settings(optionWins).enableAutoPipelining).toBe(true);
+      } else {
+        // One server: the backend groups the commands itself, ioredis's auto-pipeline off.
+        for (const kv of [on, off, viaRedisOptions, optionWins]) {
+          expect(settings(kv).enableAutoPipelining).toBe(false);
+        }
+        // 64 commands, 16 a write (not one write for all, as an auto-pipeline's batch).
+        const grouped = await socketWrites(on, 64);
+        expect(grouped).toBeGreaterThanOrEqual(2);
+        expect(grouped).toBeLessThanOrEqual(5);
+        expect(await socketWrites(optionWins, 64)).toBeLessThanOrEqual(5);
+        expect(await socketWrites(off, 64)).toBeGreaterThan(5);
+        expect(await socketWrites(viaRedisOptions, 64)).toBeGreaterThan(5);
+      }
       // Concurrent calls of every kind, pipelined or not, each answer their own.
       const p = uniquePrefix();
       for (const kv of [on, off]) {
@@ -428,6 +442,32 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
     });
   });
 });
+
+/**
+ * How many socket writes `n` concurrent `get`s of one server's backend take (the calls to
+ * the socket's `_write`/`_writev`, each one system call).
+ */
+async function socketWrites(kv: RedisBackend, n: number): Promise<number> {
+  await kv.exists("connected");
+  const stream = (kv.client as Redis).stream as unknown as Record<string, unknown>;
+  let writes = 0;
+  const originals: [string, unknown][] = [];
+  for (const name of ["_write", "_writev"]) {
+    const original = stream[name] as ((...args: unknown[]) => unknown) | undefined;
+    if (original === undefined) continue;
+    originals.push([name, original]);
+    stream[name] = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return original.apply(this, args);
+    };
+  }
+  try {
+    await Promise.all(Array.from({ length: n }, (_, k) => kv.get(`w${k}`)));
+  } finally {
+    for (const [name, original] of originals) stream[name] = original;
+  }
+  return writes;
+}
 
 function i(key: string): number {
   return Number(key.slice(1));

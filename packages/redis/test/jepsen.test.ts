@@ -83,7 +83,8 @@ async function drain(
         const popped = await kv.listPopAll<{ id: string }>(key);
         for (const item of popped) items.push(item.id);
         await sleep(100); // our own acknowledgement goes out
-        inFlight += await raw.hlen(inFlightKey(prefix + key));
+        // Two fields a pop: its items and its lease end (scripts/list-pop.lua.ts).
+        inFlight += (await raw.hlen(inFlightKey(prefix + key))) / 2;
       }
       if (inFlight === 0) break;
       if (Date.now() > deadline)

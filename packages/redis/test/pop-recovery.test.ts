@@ -128,8 +128,9 @@ describe.skipIf(!haveRedis)("pop recovery", () => {
       const popped = await popAndDie(prefix, leaseMs);
       const died = performance.now();
       expect(popped).toEqual([{ id: "a" }, { id: "b" }]);
-      // Still in flight: the process never acknowledged.
-      expect(await raw.hlen(inFlightKey(`${prefix}inbox`))).toBe(1);
+      // Still in flight: the process never acknowledged (one pop: its items and its lease
+      // end, two fields).
+      expect(await raw.hlen(inFlightKey(`${prefix}inbox`))).toBe(2);
       // A waiting pop is woken when the lease ends (no polling), and takes them over.
       const items = await kv.listPopAll("inbox", { waitSeconds: 15 });
       const after = performance.now() - died;

@@ -2,14 +2,15 @@ import { KVBackendStore } from "../subjects/kv-backend.js";
 import type { RedisStore, RedisSubject } from "./types.js";
 
 /**
- * @kv/redis built from a URL, as users build it: with its default, ioredis's auto-pipelining
- * (compared with raw ioredis with `enableAutoPipelining: true`), or with `autoPipelining:
- * false` (compared with raw ioredis's defaults).
+ * @kv/redis built from a URL, as users build it: with its default, pipelining on (its
+ * commands grouped 16 a socket write; compared with raw ioredis with
+ * `enableAutoPipelining: true`), or with `autoPipelining: false` (compared with raw
+ * ioredis's defaults).
  */
 export function kvRedis(autoPipelining: boolean): RedisSubject {
   return {
     name: autoPipelining ? "kv-redis" : "kv-redis (no pipelining)",
-    what: `@kv/redis from a URL${autoPipelining ? " (its default: autoPipelining, ioredis's enableAutoPipelining)" : ", autoPipelining: false"}`,
+    what: `@kv/redis from a URL${autoPipelining ? " (its default: autoPipelining, commands grouped 16 a socket write)" : ", autoPipelining: false"}`,
     baseline: autoPipelining ? "ioredis-raw (auto-pipelining)" : "ioredis-raw",
     commands:
       'GET; MGET; EVALSHA of the set, mset, append and pop scripts (each with a request id, README "Exactly once")',

@@ -218,7 +218,24 @@ export abstract class KVStore implements KVBackend, PrefixPurger {
     return list;
   }
 
-  async listPopAll<T = JsonValue>(key: string, options?: PopOptions): Promise<T[]> {
+  /**
+   * Not `async` for a pop without options (an inbox's hot path): the engine's promise is
+   * the caller's, with no frame of ours between. Errors still reject.
+   */
+  listPopAll<T = JsonValue>(key: string, options?: PopOptions): Promise<T[]> {
+    if (options !== undefined) return this.#listPopWith<T>(key, options);
+    let r: MaybePromise<unknown[]>;
+    try {
+      this.#assertOpen("listPopAll");
+      assertKey("listPopAll", key);
+      r = this._listPop(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return (r instanceof Promise ? r : Promise.resolve(r)) as Promise<T[]>;
+  }
+
+  async #listPopWith<T>(key: string, options: PopOptions): Promise<T[]> {
     this.#assertOpen("listPopAll");
     assertKey("listPopAll", key);
     const { waitMs, signal } = resolvePop("listPopAll", options);

@@ -35,19 +35,39 @@ export function requestRecordKey(fullKey: string, requestId: string): string {
   return `{${tagOf(fullKey)}}${MARK}req:${requestId}`;
 }
 
-/** The key's in-flight pops (a hash: pop id → "<lease end>|<items>"). */
+/**
+ * The key's in-flight pops: a hash of two fields a pop, pop id → the items and `@`pop id
+ * → the lease end (scripts/list-pop.lua.ts).
+ */
 export function inFlightKey(fullKey: string): string {
-  return `{${tagOf(fullKey)}}${MARK}pop:${fullKey}`;
+  return `{${tagOf(fullKey)}}${IN_FLIGHT_MARK}${fullKey}`;
 }
 
-/** What every in-flight hash's name holds between its tag and its key. */
-export const IN_FLIGHT_MARK = `${MARK}pop:`;
+/**
+ * The in-flight hash of the versions before two fields a pop (one field, pop id →
+ * "<lease end>|<items>"). A name of its own, so that an older backend, which cannot read
+ * the newer layout (its pop would stop at the first such field, after deleting what it
+ * had taken over before it: items lost), never meets it. Only the recovery sweep reads
+ * these, to put back what an older process left.
+ */
+export function legacyInFlightKey(fullKey: string): string {
+  return `{${tagOf(fullKey)}}${LEGACY_IN_FLIGHT_MARK}${fullKey}`;
+}
 
-/** The full key whose in-flight hash is `name`, or undefined if it is not one. */
+/** What an in-flight hash's name holds between its tag and its key. */
+export const IN_FLIGHT_MARK = `${MARK}pops:`;
+const LEGACY_IN_FLIGHT_MARK = `${MARK}pop:`;
+/** A glob (SCAN MATCH) part that both in-flight marks match. */
+export const ANY_IN_FLIGHT_MARK = `${MARK}pop`;
+
+/** The full key whose in-flight hash (of either layout) is `name`, or undefined. */
 export function keyOfInFlight(name: string): string | undefined {
   if (!isSideKey(name)) return undefined;
-  const at = name.indexOf(IN_FLIGHT_MARK);
-  return at < 0 ? undefined : name.slice(at + IN_FLIGHT_MARK.length);
+  const close = name.indexOf("}");
+  for (const mark of [IN_FLIGHT_MARK, LEGACY_IN_FLIGHT_MARK]) {
+    if (name.startsWith(mark, close + 1)) return name.slice(close + 1 + mark.length);
+  }
+  return undefined;
 }
 
 /** The channel that wakes waiting pops of the key. */

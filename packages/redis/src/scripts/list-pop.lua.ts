@@ -1,27 +1,87 @@
 import { defineScript } from "./protocol.js";
 
 /**
+ * What `LIST_POP` and `LIST_RELEASE` share: the in-flight hash's layout and the server's
+ * clock.
+ *
+ * An in-flight hash (exactly-once/side-keys.ts) holds two fields per pop: `<pop id>` →
+ * the popped list's JSON text, and `@<pop id>` → its lease end in server milliseconds
+ * (pop ids never start with "@"). Both are written by one HSET and deleted by one HDEL,
+ * and neither is ever copied or concatenated: the list text goes in as it was stored.
+ * The lease end is computed by the backend from the server's clock as it last read it
+ * (exactly-once/server-clock.ts) or, when it has no reading, by the script from TIME:
+ * TIME and the arithmetic cost each pop about 2 µs of server time.
+ */
+const IN_FLIGHT = `
+-- The server's time in ms, read once per script, and only by a script that needs it.
+local nowMs
+local function serverNow()
+  if not nowMs then
+    local t = redis.call('TIME')
+    nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return nowMs
+end
+-- A pop's lease end in server ms: the backend's, or when it sent '', TIME + the lease.
+local function leaseEnd(given, leaseMs)
+  if given ~= '' then return given end
+  return string.format('%d', serverNow() + tonumber(leaseMs))
+end
+-- The in-flight records of a hash, in the order they were written: {id, text, due}. A
+-- record without a lease end counts as due; a lease end without a record is deleted. A
+-- record of an earlier version, "<lease end>|<items>" in one field, is read as well
+-- (a list's text never starts with a digit).
+local function inFlightRecords(hash)
+  local all = redis.call('HGETALL', hash)
+  local ids, texts, dues = {}, {}, {}
+  for i = 1, #all, 2 do
+    local field = all[i]
+    if string.byte(field, 1) == 64 then
+      dues[string.sub(field, 2)] = tonumber(all[i + 1])
+    else
+      ids[#ids + 1] = field
+      local text = all[i + 1]
+      local legacyDue = string.match(text, '^(%d+)|')
+      if legacyDue then
+        dues[field] = dues[field] or tonumber(legacyDue)
+        text = string.sub(text, #legacyDue + 2)
+      end
+      texts[field] = text
+    end
+  end
+  local records = {}
+  for _, id in ipairs(ids) do
+    records[#records + 1] = {id = id, text = texts[id], due = dues[id] or 0}
+    dues[id] = nil
+  end
+  for id in pairs(dues) do redis.call('HDEL', hash, '@' .. id) end
+  return records
+end
+`;
+
+/**
  * `listPopAll` that loses no item when its reply is lost (README "Exactly once"): the
- * list moves from its key into a per-pop record, a field of the key's in-flight hash, and
- * stays there until the caller has the items and acknowledges them (a later pop of the
- * same key carries the acknowledgement, or a deferred HDEL does). Mirrors core's
- * `decodeList` check (lists.ts): only a JSON array is popped, anything else is
+ * list moves from its key into a per-pop record in the key's in-flight hash (`IN_FLIGHT`
+ * above), and stays there until the caller has the items and acknowledges them (a later
+ * pop of the same key carries the acknowledgement, or a batched HDEL does). Mirrors
+ * core's `decodeList` check (lists.ts): only a JSON array is popped, anything else is
  * KV_WRONG_TYPE and kept.
  *
  *   KEYS[1]  the list's key
- *   KEYS[2]  the key's in-flight hash (same slot, exactly-once/side-keys.ts): field = pop
- *            id, value = "<lease end, server ms>|<the popped list's JSON>"
+ *   KEYS[2]  the key's in-flight hash (same slot, exactly-once/side-keys.ts)
  *   ARGV[1]  this pop's id
  *   ARGV[2]  the lease in ms: how long the items stay reserved for this caller
- *   ARGV[3…] ids of earlier pops of this key whose items the caller received: deleted
+ *   ARGV[3]  the lease's end in server ms, or '' for the script to work it out
+ *   ARGV[4…] ids of earlier pops of this key whose items the caller received: deleted
  *
  * A record whose lease ended belongs to a popper that is gone (it neither acknowledged
  * nor put the items back): this pop takes its items over, ahead of the list's own (they
  * were popped first). They may repeat items appended again since: at-least-once across a
  * crash (SPEC.md), never dropped.
  *
- * Replies: {"popped", json, recovered (0/1)}; {"replay", json} when this pop already ran
- * (its reply was lost, the same request came again); {"empty", ms} with nothing to pop,
+ * Replies: the popped list's JSON text, a bare string (also when this pop already ran: its
+ * reply was lost and the same request came again, the text it took then; a bare string is
+ * the cheapest reply to read); {"empty", ms} with nothing to pop,
  * ms = time until the next in-flight record of the key may be taken over, or -1;
  * {"wrong-type"} when the key holds something that is not a JSON array (kept).
  *
@@ -30,49 +90,55 @@ import { defineScript } from "./protocol.js";
  */
 export const LIST_POP = defineScript(
   "listPopAll",
-  `
--- The acknowledgements, in HDELs of up to 500 fields (unpack is bounded by Lua's C stack).
-for first = 3, #ARGV, 500 do
-  redis.call('HDEL', KEYS[2], unpack(ARGV, first, math.min(first + 499, #ARGV)))
+  `${IN_FLIGHT}
+-- The acknowledgements: each pop's two fields, in HDELs of up to 500 fields (unpack is
+-- bounded by Lua's C stack).
+if #ARGV > 3 then
+  local fields = {}
+  for i = 4, #ARGV do
+    fields[#fields + 1] = ARGV[i]
+    fields[#fields + 1] = '@' .. ARGV[i]
+  end
+  for first = 1, #fields, 500 do
+    redis.call('HDEL', KEYS[2], unpack(fields, first, math.min(first + 499, #fields)))
+  end
 end
 -- Most pops find no in-flight hash: one EXISTS then spares the HGET and the HGETALL.
 local inFlight = redis.call('EXISTS', KEYS[2]) == 1
 if inFlight then
   local mine = redis.call('HGET', KEYS[2], ARGV[1])
-  if mine then return {'replay', string.sub(mine, string.find(mine, '|', 1, true) + 1)} end
+  if mine then return mine end
 end
 
 local raw = redis.call('GET', KEYS[1])
 if raw and not string.find(raw, '^%s*%[') then return {'wrong-type'} end
 if not raw and not inFlight then return {'empty', -1} end
 
+if not inFlight then
+  -- The common case, nothing to take over: the list goes as it is stored, uncopied.
+  redis.call('DEL', KEYS[1])
+  if string.find(raw, '^%s*%[%s*%]%s*$') then return {'empty', -1} end
+  redis.call('HSET', KEYS[2], ARGV[1], raw, '@' .. ARGV[1], leaseEnd(ARGV[3], ARGV[2]))
+  return raw
+end
+
+-- The elements' text of a JSON array's text, or nil for an empty array.
 local function inner(text)
   local body = string.match(text, '^%s*%[(.*)%]%s*$')
   if body and string.find(body, '%S') then return body end
   return nil
 end
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local parts = {}
-local recovered = 0
 local nextDue = -1
-if inFlight then
-  local all = redis.call('HGETALL', KEYS[2])
-  for i = 1, #all, 2 do
-    local value = all[i + 1]
-    local bar = string.find(value, '|', 1, true)
-    local due = tonumber(string.sub(value, 1, bar - 1))
-    if due <= now then
-      local body = inner(string.sub(value, bar + 1))
-      if body then
-        parts[#parts + 1] = body
-        recovered = 1
-      end
-      redis.call('HDEL', KEYS[2], all[i])
-    elseif nextDue < 0 or due - now < nextDue then
-      nextDue = due - now
-    end
+for _, record in ipairs(inFlightRecords(KEYS[2])) do
+  local left = record.due - serverNow()
+  if left <= 0 then
+    local body = inner(record.text)
+    if body then parts[#parts + 1] = body end
+    redis.call('HDEL', KEYS[2], record.id, '@' .. record.id)
+  elseif nextDue < 0 or left < nextDue then
+    nextDue = left
   end
 end
 
@@ -80,7 +146,6 @@ local text
 if raw then
   redis.call('DEL', KEYS[1])
   if #parts == 0 then
-    -- The common case, nothing taken over: the list goes as it is stored, uncopied.
     if not string.find(raw, '^%s*%[%s*%]%s*$') then text = raw end
   else
     local body = inner(raw)
@@ -91,8 +156,8 @@ if not text then
   if #parts == 0 then return {'empty', nextDue} end
   text = '[' .. table.concat(parts, ',') .. ']'
 end
-redis.call('HSET', KEYS[2], ARGV[1], (now + tonumber(ARGV[2])) .. '|' .. text)
-return {'popped', text, recovered}
+redis.call('HSET', KEYS[2], ARGV[1], text, '@' .. ARGV[1], leaseEnd(ARGV[3], ARGV[2]))
+return text
 `,
 );
 
@@ -111,7 +176,9 @@ export const LIST_ACK = defineScript(
   "listPopAll:ack",
   `
 local deleted = 0
-for i = 1, #KEYS do deleted = deleted + redis.call('HDEL', KEYS[i], ARGV[i]) end
+for i = 1, #KEYS do
+  if redis.call('HDEL', KEYS[i], ARGV[i], '@' .. ARGV[i]) > 0 then deleted = deleted + 1 end
+end
 return deleted
 `,
 );
@@ -140,34 +207,29 @@ return deleted
  */
 export const LIST_RELEASE = defineScript(
   "listPopAll:release",
-  `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  `${IN_FLIGHT}
 local fields, texts = {}, {}
 local nextDue = -1
 if ARGV[1] ~= '' then
-  local value = redis.call('HGET', KEYS[2], ARGV[1])
-  if not value then return {'none', -1} end
+  local text = redis.call('HGET', KEYS[2], ARGV[1])
+  if not text then return {'none', -1} end
   fields[1] = ARGV[1]
-  texts[1] = string.sub(value, string.find(value, '|', 1, true) + 1)
+  texts[1] = text
 else
-  local all = redis.call('HGETALL', KEYS[2])
-  for i = 1, #all, 2 do
-    local value = all[i + 1]
-    local bar = string.find(value, '|', 1, true)
-    local due = tonumber(string.sub(value, 1, bar - 1))
-    if due <= now then
-      fields[#fields + 1] = all[i]
-      texts[#texts + 1] = string.sub(value, bar + 1)
-    elseif nextDue < 0 or due - now < nextDue then
-      nextDue = due - now
+  for _, record in ipairs(inFlightRecords(KEYS[2])) do
+    local left = record.due - serverNow()
+    if left <= 0 then
+      fields[#fields + 1] = record.id
+      texts[#texts + 1] = record.text
+    elseif nextDue < 0 or left < nextDue then
+      nextDue = left
     end
   end
   if #fields == 0 then return {'none', nextDue} end
 end
 local raw = redis.call('GET', KEYS[1])
 if raw and not string.find(raw, '^%s*%[') then
-  if ARGV[1] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], '0|' .. texts[1]) end
+  if ARGV[1] ~= '' then redis.call('HSET', KEYS[2], '@' .. ARGV[1], '0') end
   return {'wrong-type', nextDue}
 end
 
@@ -232,7 +294,7 @@ if raw then
 else
   redis.call('SET', KEYS[1], text)
 end
-for _, field in ipairs(fields) do redis.call('HDEL', KEYS[2], field) end
+for _, field in ipairs(fields) do redis.call('HDEL', KEYS[2], field, '@' .. field) end
 wake(ARGV[2], ARGV[3])
 return {'restored', nextDue}
 `,
