@@ -113,6 +113,9 @@ export class PopBook {
     if (acks !== undefined) {
       this.#acks.delete(hash);
       this.#ackCount -= acks.length;
+      // This pop carries everything owed: no flush is due (a consumer loop on one key then
+      // never sends an acknowledgement on its own; the next pop's reply arms it again).
+      if (this.#acks.size === 0 && this.#releases.size === 0) this.#stopTimer();
     }
     const argv: ScriptArgv = [LIST_POP.sha, "2", fullKey, hash, id, this.#leaseText, ""];
     if (acks !== undefined) for (const ack of acks) argv.push(ack);
