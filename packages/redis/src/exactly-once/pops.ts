@@ -53,7 +53,8 @@ export interface PopHooks {
  * 1. `listPopAll` moves the list into a record of its own (scripts/list-pop.lua.ts) and
  *    returns it; the record's lease end comes from this backend's reading of the
  *    server's clock (`ServerClock`). Lost reply: the same request is resent (same pop
- *    id, same lease end) and answers the same items.
+ *    id; the lease end taken again for the connection it goes on) and answers the same
+ *    items.
  * 2. Once the caller has the items, the record is acknowledged (deleted): by the next pop
  *    of the same key (in its own script, no extra round trip), or by a batched HDEL after
  *    `ACK_DELAY_MS`, at once when `ACK_GROUP` are owed. Until then the items are reserved
