@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ServerClock } from "../src/exactly-once/server-clock.js";
 import { inFlightKey, legacyInFlightKey } from "../src/exactly-once/side-keys.js";
 import { RedisBackend } from "../src/index.js";
 import { LIST_ACK, LIST_POP } from "../src/scripts/list-pop.lua.js";
@@ -116,6 +117,35 @@ describe.skipIf(!haveRedis)("pop records: lease ends, layout, acknowledgements",
       expect(sent.some((c) => c.command.toLowerCase() === "time")).toBe(true);
     } finally {
       await kv.close();
+    }
+  });
+
+  it("a clock reading stays never early when this process's monotonic clock stood still (a suspended machine)", async () => {
+    // The reading's clocks, on a real connection to the server; only the process's
+    // monotonic clock is made to lag, as after a suspend or a paused VM.
+    const client = new Redis(redisUrl);
+    const link = {
+      client,
+      get isReady() {
+        return client.status === "ready";
+      },
+      onReady: () => () => undefined,
+    };
+    const clock = new ServerClock(link as unknown as ConstructorParameters<typeof ServerClock>[0]);
+    const realNow = performance.now.bind(performance);
+    try {
+      await client.ping();
+      expect(clock.leaseEnd(LEASE_MS)).toBe(""); // asks for the reading
+      for (let i = 0; i < 200 && clock.leaseEnd(LEASE_MS) === ""; i++) await sleep(5);
+      const lag = 30_000;
+      performance.now = () => realNow() - lag;
+      const before = await serverMs();
+      const leaseEnd = Number(clock.leaseEnd(LEASE_MS));
+      expect(leaseEnd).toBeGreaterThanOrEqual(before + LEASE_MS);
+    } finally {
+      performance.now = realNow;
+      clock.close();
+      client.disconnect();
     }
   });
 
