@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { Link } from "../connection/link.js";
 
 /** How long one reading of the server's clock is used before it is read again. */
-export const CLOCK_READ_EVERY_MS = 60_000;
+const CLOCK_READ_EVERY_MS = 60_000;
 /** How far this process's two clocks may drift apart before the reading is taken again. */
 const CLOCKS_DISAGREE_MS = 1000;
 

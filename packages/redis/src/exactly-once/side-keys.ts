@@ -55,7 +55,7 @@ export function legacyInFlightKey(fullKey: string): string {
 }
 
 /** What an in-flight hash's name holds between its tag and its key. */
-export const IN_FLIGHT_MARK = `${MARK}pops:`;
+const IN_FLIGHT_MARK = `${MARK}pops:`;
 const LEGACY_IN_FLIGHT_MARK = `${MARK}pop:`;
 /** A glob (SCAN MATCH) part that both in-flight marks match. */
 export const ANY_IN_FLIGHT_MARK = `${MARK}pop`;
