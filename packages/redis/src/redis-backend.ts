@@ -167,7 +167,7 @@ export class RedisBackend extends KVStore {
   protected _get(key: string): Promise<string | undefined> {
     const k = this.#key(key);
     if (this.#near !== undefined) return this.#cachedRead(key, k).then(textOf);
-    return this.#link.run("get", () => this.#grouped().get(k), { key }).then(orUndefined);
+    return this.#link.run("get", () => this.#grouped().get(k), { key }, orUndefined);
   }
 
   // Writes: the script's argument list built once, in place (a resend sends it again),
@@ -189,7 +189,7 @@ export class RedisBackend extends KVStore {
     ];
     return this.#written(
       k,
-      this.#link.run("set", () => this.#send(SET, argv), { key, write: true }).then(toVoid),
+      this.#link.run("set", () => this.#send(SET, argv), { key, write: true }, toVoid),
     );
   }
 
@@ -204,7 +204,7 @@ export class RedisBackend extends KVStore {
     ];
     return this.#written(
       k,
-      this.#link.run("delete", () => this.#send(DELETE, argv), { key, write: true }).then(isOne),
+      this.#link.run("delete", () => this.#send(DELETE, argv), { key, write: true }, isOne),
     );
   }
 
@@ -220,9 +220,12 @@ export class RedisBackend extends KVStore {
     );
     return this.#written(
       k,
-      this.#link
-        .run("listAppendUnique", () => this.#send(LIST_APPEND, argv), { key, write: true })
-        .then((reply) => this.#appended(key, reply)),
+      this.#link.run(
+        "listAppendUnique",
+        () => this.#send(LIST_APPEND, argv),
+        { key, write: true },
+        (reply) => this.#appended(key, reply),
+      ),
     );
   }
 
@@ -265,7 +268,7 @@ export class RedisBackend extends KVStore {
       return this.#near.readMany(full, load).then((reads) => reads.map(textOf));
     }
     if (!this.#client.isCluster) {
-      return this.#link.run("mget", () => this.#grouped().mget(full)).then(orUndefinedAll);
+      return this.#link.run("mget", () => this.#grouped().mget(full), {}, orUndefinedAll);
     }
     return clusterMget(this.#link, full);
   }
@@ -290,13 +293,13 @@ export class RedisBackend extends KVStore {
     }
     const channels: string[] = [];
     for (let i = 0; i < texts.length; i++) {
-      if (isFilledList(texts[i]!)) channels.push(`${i}:${wakeChannel(keys[i]!)}`);
+      if (isFilledList(texts[i]!)) channels.push(wakeChannel(keys[i]!));
     }
     const record = requestRecordKey(keys[0]!, id);
     const argv = msetArgv(keys, record, texts, px, this.#recordText, wakeCommand, channels);
     return this.#written(
       keys,
-      this.#link.run("mset", () => this.#send(MSET, argv), { write: true }).then(toVoid),
+      this.#link.run("mset", () => this.#send(MSET, argv), { write: true }, toVoid),
     );
   }
 
@@ -312,7 +315,7 @@ export class RedisBackend extends KVStore {
     ];
     return this.#written(
       k,
-      this.#link.run("expire", () => this.#send(EXPIRE, argv), { key, write: true }).then(isOne),
+      this.#link.run("expire", () => this.#send(EXPIRE, argv), { key, write: true }, isOne),
     );
   }
 
@@ -324,13 +327,13 @@ export class RedisBackend extends KVStore {
   protected override _exists(key: string): Promise<boolean> {
     const k = this.#key(key);
     if (this.#near !== undefined) return this.#cachedRead(key, k).then((r) => r.text !== null);
-    return this.#link.run("exists", () => this.#grouped().exists(k), { key }).then((n) => n > 0);
+    return this.#link.run("exists", () => this.#grouped().exists(k), { key }, isPositive);
   }
 
   protected _ttl(key: string): Promise<number | undefined> {
     const k = this.#key(key);
     if (this.#near !== undefined) return this.#cachedRead(key, k).then((r) => msLeft(r.pttl));
-    return this.#link.run("ttl", () => this.#grouped().pttl(k), { key }).then(msLeft);
+    return this.#link.run("ttl", () => this.#grouped().pttl(k), { key }, msLeft);
   }
 
   protected _incr(key: string, amount: number, ttlMs: number | undefined): Promise<number> {
@@ -492,6 +495,10 @@ function orUndefinedAll(texts: (string | null)[]): (string | undefined)[] {
 }
 
 function toVoid(): void {}
+
+function isPositive(n: number): boolean {
+  return n > 0;
+}
 
 /** A script's "1" or "0" (or 1/0) as a boolean. */
 function isOne(reply: unknown): boolean {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { isKVError, type JsonValue, type KVErrorCode } from "@kv/core";
 import type { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -392,6 +393,31 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
       );
     });
 
+    it("writes a lone call's command at once: with nothing in flight there is nothing to group", async () => {
+      const kv = new RedisBackend(url());
+      await kv.exists("connected");
+      if (!kv.client.isCluster) {
+        for (const call of [() => kv.get("lone"), () => kv.set("lone", 1)]) {
+          // The backend's start-up sweep for orphaned pops (SCAN) may still be running.
+          await inFlightDrained(kv);
+          const writes = countWrites(kv);
+          const pending = call();
+          // Written before the call returned, not at the end of the tick.
+          expect(writes.count).toBe(1);
+          await pending;
+          // A second call made while the first is in flight is grouped: it waits for the
+          // end of the tick.
+          const first = kv.get("lone");
+          const second = kv.get("lone");
+          expect(writes.count).toBe(2);
+          await Promise.all([first, second]);
+          expect(writes.count).toBe(3);
+          writes.stop();
+        }
+      }
+      await kv.close();
+    });
+
     it("pipelines by default (grouped writes on one server, ioredis's auto-pipeline for a Cluster's reads); autoPipelining: false turns it off", async () => {
       const on = new RedisBackend(url());
       const off = new RedisBackend(`${url()}?autoPipelining=false`);
@@ -418,7 +444,8 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
         for (const kv of [on, off, viaRedisOptions, optionWins]) {
           expect(settings(kv).enableAutoPipelining).toBe(false);
         }
-        // 64 commands, 16 a write (not one write for all, as an auto-pipeline's batch).
+        // 64 commands: the first alone (nothing was in flight), then 16 a write (not one
+        // write for all, as an auto-pipeline's batch).
         const grouped = await socketWrites(on, 64);
         expect(grouped).toBeGreaterThanOrEqual(2);
         expect(grouped).toBeLessThanOrEqual(5);
@@ -449,24 +476,44 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
  */
 async function socketWrites(kv: RedisBackend, n: number): Promise<number> {
   await kv.exists("connected");
+  const writes = countWrites(kv);
+  try {
+    await Promise.all(Array.from({ length: n }, (_, k) => kv.get(`w${k}`)));
+  } finally {
+    writes.stop();
+  }
+  return writes.count;
+}
+
+/** Resolves once no command of the backend's connection awaits a reply (2 s at most). */
+async function inFlightDrained(kv: RedisBackend): Promise<void> {
+  const queue = (kv.client as unknown as { commandQueue: { length: number } }).commandQueue;
+  for (let waited = 0; queue.length > 0 && waited < 2000; waited += 5) await sleep(5);
+  expect(queue.length, "commands still in flight").toBe(0);
+}
+
+/** Counts the socket writes of a standalone backend from now until `stop()`. */
+function countWrites(kv: RedisBackend): { readonly count: number; stop(): void } {
   const stream = (kv.client as Redis).stream as unknown as Record<string, unknown>;
-  let writes = 0;
+  let count = 0;
   const originals: [string, unknown][] = [];
   for (const name of ["_write", "_writev"]) {
     const original = stream[name] as ((...args: unknown[]) => unknown) | undefined;
     if (original === undefined) continue;
     originals.push([name, original]);
     stream[name] = function (this: unknown, ...args: unknown[]) {
-      writes++;
+      count++;
       return original.apply(this, args);
     };
   }
-  try {
-    await Promise.all(Array.from({ length: n }, (_, k) => kv.get(`w${k}`)));
-  } finally {
-    for (const [name, original] of originals) stream[name] = original;
-  }
-  return writes;
+  return {
+    get count() {
+      return count;
+    },
+    stop() {
+      for (const [name, original] of originals) stream[name] = original;
+    },
+  };
 }
 
 function i(key: string): number {

@@ -183,7 +183,10 @@ export abstract class KVStore implements KVBackend, PrefixPurger {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (r instanceof Promise) return r.then(() => this.#afterSet(key, json));
+    if (r instanceof Promise) {
+      // Only own-writes wake-ups act after a set: other engines' promises go back as they are.
+      return this.#wakeups === "own-writes" ? r.then(() => this.#afterSet(key, json)) : r;
+    }
     this.#afterSet(key, json);
     return DONE;
   }

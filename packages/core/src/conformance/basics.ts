@@ -20,6 +20,16 @@ export function defineBasicTests(suite: Suite): void {
   describe("get/set/delete/exists", "The rest", () => {
     const h = useHarness(suite);
 
+    // SPEC "The interface": set and mset are Promise<void>: whatever the engine's own
+    // reply was ("OK", a script's answer), the caller gets undefined.
+    it("set and mset resolve to undefined", async () => {
+      const kv = h.kv;
+      expect(await kv.set("k", 1), "set").toBeUndefined();
+      expect(await kv.set("k", 2, { ttlSeconds: LONG_TTL }), "set with a TTL").toBeUndefined();
+      expect(await kv.mset({ a: 1, b: 2 }), "mset").toBeUndefined();
+      expect(await kv.mset({ a: 1 }, { ttlSeconds: LONG_TTL }), "mset with a TTL").toBeUndefined();
+    });
+
     // SPEC "The rest": "delete(key): removes the key; true if a live key was removed."
     it("delete removes the key and returns true only if a live key was removed", async () => {
       const kv = h.kv;

@@ -95,6 +95,34 @@ export function defineBatchTests(suite: Suite): void {
       ]);
     });
 
+    // SPEC "Batches": mset writes every pair, however many. 2,500 keys is past the sizes
+    // at which engines split a batch (a Redis script's MSET goes 1,000 keys at a time).
+    it("mset writes every entry of a large batch, with a TTL and without", async () => {
+      const kv = h.kv;
+      const keys = Array.from({ length: 2500 }, (_, i) => `many:${i}`);
+      await kv.mset(keys.map((key, i) => [key, { i }] as const));
+      const plain = await kv.mget(keys);
+      expect(
+        plain.every((v, i) => (v as { i: number } | undefined)?.i === i),
+        "every key holds its own value",
+      ).toBe(true);
+      await kv.mset(
+        keys.map((key, i) => [key, -i] as const),
+        { ttlSeconds: LONG_TTL },
+      );
+      expect(
+        (await kv.mget(keys)).every((v, i) => v === -i),
+        "with a TTL, every key holds its new value",
+      ).toBe(true);
+      for (const key of [keys[0]!, keys[2499]!]) {
+        const left = await kv.ttl(key);
+        expect(
+          left !== undefined && left > 0 && left <= LONG_TTL,
+          `${key} has the TTL (${left})`,
+        ).toBe(true);
+      }
+    });
+
     // SPEC "Batches": "It is all-or-nothing: if any key or value is invalid, nothing is
     // written." The bad entry always comes last, after entries that would be fine.
     it("mset is all-or-nothing: one bad entry writes nothing", async () => {

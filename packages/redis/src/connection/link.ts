@@ -134,12 +134,27 @@ export class Link {
 
   /**
    * Runs one call: `send` issues the command(s) of one attempt, and is called again
-   * (with the same arguments, so the same request id) for each resend.
+   * (with the same arguments, so the same request id) for each resend. `onReply` turns
+   * the reply into the call's result: in the same `then` that catches a failed attempt,
+   * one promise fewer than a `then` of the caller's own (every call takes this path).
    */
-  run<T>(method: string, send: () => Promise<T>, options: RunOptions = {}): Promise<T> {
+  run<T>(method: string, send: () => Promise<T>, options?: RunOptions): Promise<T>;
+  run<T, R>(
+    method: string,
+    send: () => Promise<T>,
+    options: RunOptions,
+    onReply: (reply: T) => R,
+  ): Promise<R>;
+  run<T, R>(
+    method: string,
+    send: () => Promise<T>,
+    options: RunOptions = {},
+    onReply?: (reply: T) => R,
+  ): Promise<T | R> {
     const start = performance.now();
     if (this.#closed || this.client.status !== "ready") {
-      return this.#retry(method, send, options, start, undefined);
+      const result = this.#retry(method, send, options, start, undefined);
+      return onReply === undefined ? result : result.then(onReply);
     }
     // The hot path: one attempt, no extra async frame, no timer of ours when ioredis's
     // commandTimeout (the whole budget) bounds it.
@@ -149,7 +164,11 @@ export class Link {
     } catch (err) {
       return Promise.reject(this.#toKVError(method, err, options, false));
     }
-    return sent.catch((err: unknown) => this.#retry(method, send, options, start, err));
+    const retry = (err: unknown) => this.#retry(method, send, options, start, err);
+    if (onReply === undefined) return sent.catch(retry);
+    // A throw in onReply (a reply that is not the result) rejects the call; it is not a
+    // failed attempt, so it is not retried.
+    return sent.then(onReply, (err: unknown) => retry(err).then(onReply));
   }
 
   /** The attempts after a failed (or not yet possible) first one, within the budget. */

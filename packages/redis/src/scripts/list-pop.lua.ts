@@ -90,7 +90,7 @@ end
  */
 export const LIST_POP = defineScript(
   "listPopAll",
-  `${IN_FLIGHT}
+  `
 -- The acknowledgements: each pop's two fields, in HDELs of up to 500 fields (unpack is
 -- bounded by Lua's C stack).
 if #ARGV > 3 then
@@ -103,24 +103,32 @@ if #ARGV > 3 then
     redis.call('HDEL', KEYS[2], unpack(fields, first, math.min(first + 499, #fields)))
   end
 end
--- Most pops find no in-flight hash: one EXISTS then spares the HGET and the HGETALL.
-local inFlight = redis.call('EXISTS', KEYS[2]) == 1
-if inFlight then
-  local mine = redis.call('HGET', KEYS[2], ARGV[1])
-  if mine then return mine end
+
+-- The common case: no in-flight hash, so nothing to replay or take over. The list goes as
+-- it is stored, uncopied. This path comes first and defines no function: the helpers
+-- below are closures made on every run that reaches them (about 0.5 µs a pop, measured).
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local raw = redis.call('GET', KEYS[1])
+  if not raw then return {'empty', -1} end
+  if not string.find(raw, '^%s*%[') then return {'wrong-type'} end
+  redis.call('DEL', KEYS[1])
+  if string.find(raw, '^%s*%[%s*%]%s*$') then return {'empty', -1} end
+  local due = ARGV[3]
+  if due == '' then
+    local t = redis.call('TIME')
+    due = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2]))
+  end
+  redis.call('HSET', KEYS[2], ARGV[1], raw, '@' .. ARGV[1], due)
+  return raw
 end
+${IN_FLIGHT}
+-- The key has pops in flight: this may be a resend of one of them, and some may be
+-- orphans whose lease ended.
+local mine = redis.call('HGET', KEYS[2], ARGV[1])
+if mine then return mine end
 
 local raw = redis.call('GET', KEYS[1])
 if raw and not string.find(raw, '^%s*%[') then return {'wrong-type'} end
-if not raw and not inFlight then return {'empty', -1} end
-
-if not inFlight then
-  -- The common case, nothing to take over: the list goes as it is stored, uncopied.
-  redis.call('DEL', KEYS[1])
-  if string.find(raw, '^%s*%[%s*%]%s*$') then return {'empty', -1} end
-  redis.call('HSET', KEYS[2], ARGV[1], raw, '@' .. ARGV[1], leaseEnd(ARGV[3], ARGV[2]))
-  return raw
-end
 
 -- The elements' text of a JSON array's text, or nil for an empty array.
 local function inner(text)

@@ -19,25 +19,40 @@ export interface LuaScript {
   readonly sha: string;
 }
 
-/** Lua shared by the write scripts, prepended to each. */
-const PRELUDE = `
+/**
+ * Lua helpers shared by the write scripts, each prepended to the scripts that call it
+ * (and only those: a `local function` is a closure made on every run of the script).
+ */
+const HELPERS: readonly (readonly [name: string, lua: string])[] = [
+  [
+    "wake",
+    `
 -- A wake-up for waiting pops: PUBLISH (standalone) or SPUBLISH (Cluster: the channel hashes
 -- to the key's slot, so it reaches only that shard), or nothing when channel is ''.
 local function wake(command, channel)
   if channel ~= '' then redis.call(command, channel, '') end
 end
+`,
+  ],
+  [
+    "remember",
+    `
 -- The idempotency record of a write: set once the write took effect, it makes a resent
 -- request (same id) answer what the first one did instead of running again.
 local function remember(record, reply, ms)
   redis.call('SET', record, reply, 'PX', ms)
 end
-`;
+`,
+  ],
+];
 
 /** EVALSHA's arguments: `[sha, numkeys, ...keys, ...args]`. */
 export type ScriptArgv = (string | number)[];
 
 export function defineScript(name: string, body: string): LuaScript {
-  const lua = `-- kv:${name}\n${PRELUDE}${body}`;
+  let helpers = "";
+  for (const [helper, lua] of HELPERS) if (body.includes(`${helper}(`)) helpers += lua;
+  const lua = `-- kv:${name}\n${helpers}${body}`;
   return { name, lua, sha: createHash("sha1").update(lua).digest("hex") };
 }
 
@@ -176,6 +191,11 @@ type Corkable = NodeJS.WritableStream & {
  * rest, so the two work side by side (set at 100 callers: about 75k/s for a whole tick
  * against about 150k/s in groups of 16, apps/bench README).
  *
+ * A command sent while no other awaits its reply leaves at once, uncorked: the server is
+ * idle, so there is nothing to gather for and the wait for the end of the tick would be
+ * pure latency (a lone caller's every call). The commands that follow it in the same
+ * tick find it in flight and are grouped.
+ *
  * A socket that closes meanwhile fails its commands as any drop does.
  */
 export function groupWrites(client: Redis | Cluster): void {
@@ -183,6 +203,7 @@ export function groupWrites(client: Redis | Cluster): void {
   const stream = (client as Redis).stream as Corkable | undefined;
   if (stream?.cork === undefined) return;
   if ((stream.writableCorked ?? 0) === 0) {
+    if (awaitingReplies(client as Redis) === 0) return;
     stream.cork();
     gathered.set(stream, 1);
     process.nextTick(uncork, stream);
@@ -200,6 +221,14 @@ export function groupWrites(client: Redis | Cluster): void {
   stream.uncork?.();
   stream.cork();
   gathered.set(stream, 1);
+}
+
+/**
+ * The commands written on this client's connection whose replies have not come yet
+ * (ioredis's `commandQueue`; its typings keep it private). Unknown counts as busy.
+ */
+function awaitingReplies(client: Redis): number {
+  return (client as unknown as { commandQueue?: { length: number } }).commandQueue?.length ?? 1;
 }
 
 function uncork(stream: Corkable): void {
