@@ -401,18 +401,21 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
           // The backend's start-up sweep for orphaned pops (SCAN) may still be running.
           await inFlightDrained(kv);
           const writes = countWrites(kv);
-          const pending = call();
-          // Written before the call returned, not at the end of the tick.
-          expect(writes.count).toBe(1);
-          await pending;
-          // A second call made while the first is in flight is grouped: it waits for the
-          // end of the tick.
-          const first = kv.get("lone");
-          const second = kv.get("lone");
-          expect(writes.count).toBe(2);
-          await Promise.all([first, second]);
-          expect(writes.count).toBe(3);
-          writes.stop();
+          try {
+            const pending = call();
+            // Written before the call returned, not at the end of the tick.
+            expect(writes.count).toBe(1);
+            await pending;
+            // A second call made while the first is in flight is grouped: it waits for the
+            // end of the tick.
+            const first = kv.get("lone");
+            const second = kv.get("lone");
+            expect(writes.count).toBe(2);
+            await Promise.all([first, second]);
+            expect(writes.count).toBe(3);
+          } finally {
+            writes.stop();
+          }
         }
       }
       await kv.close();

@@ -118,6 +118,18 @@ export function defineWaitingPopTests(suite: Suite): void {
       expect(await second, "what a wait woken by mset returned").toEqual([{ id: 2 }, "x"]);
       expect(await h.kv.exists("inbox"), "the key after the woken pop").toBe(false);
       expect(await h.kv.get("other"), "the other key of the mset").toBe(1);
+
+      // Keys that share a Redis hash tag (one slot: a Cluster writes them with one
+      // script), several filled lists among them.
+      const third = popWaiting(h.kv, "{t}inbox", { waitSeconds: WAIT_S });
+      await settleIn();
+      await h.kv.mset({ "{t}a": [1], "{t}b": 2, "{t}inbox": [{ id: 3 }], "{t}c": ["c"] });
+      expect(await third, "what a wait woken by a same-slot mset returned").toEqual([{ id: 3 }]);
+      expect(await h.kv.mget(["{t}a", "{t}b", "{t}c"]), "the other keys of that mset").toEqual([
+        [1],
+        2,
+        ["c"],
+      ]);
     });
 
     it("returns [] once waitSeconds passed with nothing to pop, and pops nothing later", async () => {

@@ -170,7 +170,7 @@ function slotArgv(
   const values = keys.map((_, j) => texts[slotted.order[part.start + j]!]!);
   const channels: string[] = [];
   for (let j = 0; j < values.length; j++) {
-    if (isFilledList(values[j]!)) channels.push(`${j}:${wakeChannel(keys[j]!)}`);
+    if (isFilledList(values[j]!)) channels.push(wakeChannel(keys[j]!));
   }
   const record = requestRecordKey(keys[0]!, call.id);
   return msetArgv(keys, record, values, call.px, call.recordMs, call.wakeCommand, channels);
