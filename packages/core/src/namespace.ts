@@ -1,3 +1,4 @@
+import { onAbort } from "./abort.js";
 import { closedError, invalidArgument } from "./errors.js";
 import { type PrefixPurger, PURGE_EXPIRED_PREFIX } from "./purge-prefix.js";
 import type {
@@ -95,15 +96,18 @@ class NamespacedBackend implements KVBackend, PrefixPurger {
     // A wait of the view's own: close() aborts it (with KV_CLOSED), as the caller's
     // signal would.
     const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
+    let stopAbort: (() => void) | undefined;
+    if (signal?.aborted) {
+      controller.abort(signal.reason);
+    } else if (signal !== undefined) {
+      stopAbort = onAbort(signal, () => controller.abort(signal.reason));
+    }
     this.#waits.add(controller);
     try {
       return await this.#inner.listPopAll(inner, { ...options, signal: controller.signal });
     } finally {
       this.#waits.delete(controller);
-      signal?.removeEventListener("abort", onAbort);
+      stopAbort?.();
     }
   }
 

@@ -1,5 +1,14 @@
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
-import { KVStore, type PreparedAppend, type ResolvedScan } from "./internals.js";
+import {
+  isKVError,
+  type KVBackend,
+  KVStore,
+  namespaced,
+  onAbort,
+  type PreparedAppend,
+  type ResolvedScan,
+} from "./internals.js";
 
 /**
  * Waiting pops on an engine that answers with promises (a remote store), the paths the
@@ -83,5 +92,75 @@ describe("waiting pops on an async engine", () => {
     await expect(waiting).rejects.toThrow("stop");
     expect(performance.now() - aborted).toBeLessThan(10_000);
     await kv.close();
+  });
+});
+
+describe("a signal shared by many waits", () => {
+  const WAITS = 30;
+
+  /** Waits on `q0`…`q29` of `kv`, all with `signal`, each settled to its value or error. */
+  function waitAll(kv: KVBackend, signal: AbortSignal): Promise<unknown>[] {
+    return Array.from({ length: WAITS }, (_, i) =>
+      kv.listPopAll(`q${i}`, { waitSeconds: 30, signal }).then(
+        (items) => items,
+        (err: unknown) => err,
+      ),
+    );
+  }
+
+  it("carries one abort listener, whatever the number of waits, and aborting it rejects every wait", async () => {
+    const kv = new SlowQueue();
+    const controller = new AbortController();
+    const waits = waitAll(kv, controller.signal);
+    // Node warns from the eleventh listener on (MaxListenersExceededWarning).
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    const reason = new Error("shutting down");
+    controller.abort(reason);
+    const outcomes = await Promise.all(waits);
+    expect(outcomes.filter((outcome) => outcome === reason)).toHaveLength(WAITS);
+    await kv.close();
+  });
+
+  it("through a namespaced view too, and the listener goes once the waits end", async () => {
+    const kv = new SlowQueue();
+    const view = namespaced(kv, "tenant:");
+    const controller = new AbortController();
+    const waits = waitAll(view, controller.signal);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    // Ended by close, not by the signal: nothing of ours stays on the caller's signal.
+    await kv.close();
+    const outcomes = await Promise.all(waits);
+    expect(outcomes.every((outcome) => isKVError(outcome, "KV_CLOSED"))).toBe(true);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+});
+
+describe("onAbort", () => {
+  it("calls each callback once on abort, and takes back only what it is told to", () => {
+    const controller = new AbortController();
+    const calls: string[] = [];
+    const twice = () => calls.push("twice");
+    onAbort(controller.signal, twice);
+    const takeBack = onAbort(controller.signal, twice);
+    const gone = onAbort(controller.signal, () => calls.push("gone"));
+    gone();
+    gone();
+    takeBack();
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    controller.abort();
+    expect(calls).toEqual(["twice"]);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+
+  it("removes its listener when the last callback is taken back, and adds one again later", () => {
+    const controller = new AbortController();
+    const first = onAbort(controller.signal, () => undefined);
+    first();
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+    let called = 0;
+    onAbort(controller.signal, () => called++);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    controller.abort();
+    expect(called).toBe(1);
   });
 });

@@ -64,6 +64,49 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
     }
   });
 
+  it("an ACL user without channel rights (Redis 7's default for new users): writes succeed, waits poll", async () => {
+    const user = `nochannels${process.pid}`;
+    await redisCommand(
+      server.port,
+      "ACL",
+      "SETUSER",
+      user,
+      "on",
+      ">pw",
+      "~*",
+      "+@all",
+      "resetchannels",
+    );
+    const url = `redis://${user}:pw@127.0.0.1:${server.port}`;
+    const kv = new RedisBackend({ url, prefix: uniquePrefix("acl") });
+    try {
+      // Each of these scripts publishes a wake-up (a filled list), which the server refuses.
+      await kv.set("filled", [{ id: 0 }]);
+      await kv.mset([
+        ["a", [1]],
+        ["b", [2]],
+      ]);
+      expect(await kv.listAppendUnique("inbox", [{ id: 1 }])).toEqual([{ id: 1 }]);
+      expect(await kv.listPopAll("inbox")).toEqual([{ id: 1 }]);
+
+      // Its subscription is refused too: the wait polls, and ends soon after the append.
+      const wait = kv.listPopAll("inbox", { waitSeconds: 20 });
+      await sleep(300);
+      const appended = performance.now();
+      await kv.listAppendUnique("inbox", [{ id: 2 }]);
+      expect(await wait).toEqual([{ id: 2 }]);
+      const ms = performance.now() - appended;
+      console.info(
+        `ACL user without channels: a waiting pop got the items ${ms.toFixed(0)} ms after the append`,
+      );
+      // Polls at most 250 ms apart: far below the 20 s wait, even on a loaded machine.
+      expect(ms).toBeLessThan(10_000);
+    } finally {
+      await kv.close();
+      await redisCommand(server.port, "ACL", "DELUSER", user);
+    }
+  });
+
   it.each(deployments)("wake-up latency from another client's append ($name)", async ({ url }) => {
     const prefix = uniquePrefix("latency");
     const kv = new RedisBackend({ url: url(), prefix });

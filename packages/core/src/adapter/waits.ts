@@ -1,3 +1,4 @@
+import { onAbort } from "../abort.js";
 import { closedError, invalidArgument, isKVError } from "../errors.js";
 import { ttlToMs } from "../ttl.js";
 import type { PopOptions } from "../types.js";
@@ -67,7 +68,8 @@ class Waiter {
   wake: (() => void) | undefined;
   /** An engine wakeup came while no pause was under way (during a pop): pop again at once. */
   changed = false;
-  onAbort: (() => void) | undefined;
+  /** Takes back this wait's abort callback (abort.ts). */
+  stopAbort: (() => void) | undefined;
 
   constructor(
     readonly key: string,
@@ -92,8 +94,8 @@ const now = () => performance.now();
  * The pending waiting pops of one store. Waits time out on the real clock (even where
  * the store's TTLs run on an injected one): a wait is about the caller's patience.
  *
- * Each wait holds one timer and, with a signal, one abort listener; an idle wait costs
- * nothing else. Waiters of a key are queued in arrival order and served from the front.
+ * Each wait holds one timer and, with a signal, one abort callback (abort.ts: a signal
+ * shared by many waits carries one listener); an idle wait costs nothing else. Waiters of a key are queued in arrival order and served from the front.
  */
 export class ListWaits {
   readonly #byKey = new Map<string, Waiter[]>();
@@ -125,10 +127,7 @@ export class ListWaits {
     return new Promise<unknown[]>((resolve, reject) => {
       const waiter = new Waiter(key, now() + waitMs, signal, resolve, reject);
       this.#all.add(waiter);
-      if (signal !== undefined) {
-        waiter.onAbort = () => this.#abort(waiter);
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
+      if (signal !== undefined) waiter.stopAbort = onAbort(signal, () => this.#abort(waiter));
       if (this.wakeups === "own-writes") {
         this.#enqueue(waiter);
         this.#arm(waiter, waitMs, () => this.#expire(waiter));
@@ -288,7 +287,7 @@ export class ListWaits {
     if (waiter.settled) return;
     waiter.settled = true;
     clearTimeout(waiter.timer);
-    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+    waiter.stopAbort?.();
     this.#all.delete(waiter);
     finish();
     // A loop wait settled from outside (close) must still run to its end and unwatch.

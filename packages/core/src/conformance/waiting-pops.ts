@@ -229,6 +229,29 @@ export function defineWaitingPopTests(suite: Suite): void {
       ]);
     });
 
+    it("one signal shared by many waits (a worker pool's shutdown) aborts every one of them", async () => {
+      const controller = new AbortController();
+      // Twelve: more than Node's default of ten listeners per signal.
+      const keys = Array.from({ length: 12 }, (_, i) => `inbox:${i % 6}`);
+      const waits = keys.map((key) =>
+        popWaiting(h.kv, key, { waitSeconds: WAIT_S, signal: controller.signal }).then(
+          (value) => fail(`a wait on ${key} resolved to ${show(value)} after the abort`),
+          (err: unknown) => err,
+        ),
+      );
+      await settleIn();
+      const reason = new Error("the pool shuts down");
+      controller.abort(reason);
+      for (const [i, outcome] of (await Promise.all(waits)).entries()) {
+        expect(outcome, `what wait ${i} (on ${keys[i]}) rejected with`).toBe(reason);
+      }
+      await h.kv.listAppendUnique("inbox:0", [{ id: 1 }]);
+      await settleIn();
+      expect(await h.kv.get("inbox:0"), "an append after the abort (no one may pop it)").toEqual([
+        { id: 1 },
+      ]);
+    });
+
     it("close() rejects every pending wait with KV_CLOSED", async () => {
       const kv = h.kv;
       const waits = ["a", "b", "a"].map((key) => popWaiting(kv, key, { waitSeconds: WAIT_S }));

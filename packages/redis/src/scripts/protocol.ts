@@ -28,9 +28,11 @@ const HELPERS: readonly (readonly [name: string, lua: string])[] = [
     "wake",
     `
 -- A wake-up for waiting pops: PUBLISH (standalone) or SPUBLISH (Cluster: the channel hashes
--- to the key's slot, so it reaches only that shard), or nothing when channel is ''.
+-- to the key's slot, so it reaches only that shard), or nothing when channel is ''. pcall:
+-- an ACL user without channel rights (Redis 7's default for new users) gets NOPERM here,
+-- after the write took effect; the write must still succeed (its waiters then poll).
 local function wake(command, channel)
-  if channel ~= '' then redis.call(command, channel, '') end
+  if channel ~= '' then redis.pcall(command, channel, '') end
 end
 `,
   ],

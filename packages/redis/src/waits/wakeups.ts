@@ -1,7 +1,11 @@
+import { POLL_MAX_MS } from "@kv/core/adapter";
 import type { Cluster, Redis } from "ioredis";
 import { noop, type RedisClient } from "../connection/client.js";
 import type { Link } from "../connection/link.js";
 import { wakeChannel } from "../exactly-once/side-keys.js";
+
+/** The first pause of a key's waiters when its subscription was refused. */
+const POLL_FIRST_MS = 10;
 
 /**
  * Waiting pops without polling (core's `wakeups: "engine"`): every write that can fill a
@@ -17,11 +21,17 @@ import { wakeChannel } from "../exactly-once/side-keys.js";
  *   items are not.
  * - A key whose orphaned pop comes due (exactly-once/pops.ts) is looked at again then.
  * - Idle waiters cost no command at all: no timer but each wait's own deadline.
+ * - A subscription the server refuses (an ACL user without channel rights, Redis 7's
+ *   default for new users) leaves that key's waiters polling instead, as core's polling
+ *   waits do: told to look again after 10 ms, then twice as long each time, up to
+ *   `POLL_MAX_MS`.
  */
 export class Wakeups {
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #byChannel = new Map<string, string>();
   readonly #rechecks = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Keys whose subscription was refused: the timer of their next look. */
+  readonly #polls = new Map<string, ReturnType<typeof setTimeout>>();
   #subscriber: RedisClient | undefined;
   #closed = false;
   readonly #unsubscribeLink: () => void;
@@ -50,9 +60,10 @@ export class Wakeups {
       this.#watchers.delete(fullKey);
       const channel = wakeChannel(fullKey);
       this.#byChannel.delete(channel);
-      const timer = this.#rechecks.get(fullKey);
-      if (timer !== undefined) clearTimeout(timer);
-      this.#rechecks.delete(fullKey);
+      for (const timers of [this.#rechecks, this.#polls]) {
+        clearTimeout(timers.get(fullKey));
+        timers.delete(fullKey);
+      }
       this.#unsubscribe(channel);
     };
   }
@@ -71,8 +82,10 @@ export class Wakeups {
   close(): void {
     this.#closed = true;
     this.#unsubscribeLink();
-    for (const timer of this.#rechecks.values()) clearTimeout(timer);
-    this.#rechecks.clear();
+    for (const timers of [this.#rechecks, this.#polls]) {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    }
     this.#watchers.clear();
     this.#byChannel.clear();
     this.#subscriber?.disconnect();
@@ -134,10 +147,28 @@ export class Wakeups {
       ? (subscriber as Cluster).ssubscribe(channel)
       : (subscriber as Redis).subscribe(channel);
     // Once subscribed, the waiters look again: a write published before the subscription
-    // took hold was not heard. A failed subscription is retried by the reconnection that
-    // follows it (which tells every waiter to look again too).
-    const look = () => this.#notify(this.#byChannel.get(channel) ?? "");
-    done.then(look, look);
+    // took hold was not heard. A lost connection does not reject it (the offline queue
+    // keeps it for the reconnection, which tells every waiter to look again too): a
+    // rejection is the server's refusal, and the key's waiters poll instead.
+    const fullKey = this.#byChannel.get(channel);
+    if (fullKey === undefined) return;
+    const look = () => this.#notify(fullKey);
+    done.then(look, () => {
+      look();
+      this.#poll(fullKey, POLL_FIRST_MS);
+    });
+  }
+
+  /** Tells the waiters of `fullKey` to look again in `ms`, and so on while it is watched. */
+  #poll(fullKey: string, ms: number): void {
+    if (this.#closed || !this.#watchers.has(fullKey) || this.#polls.has(fullKey)) return;
+    const timer = setTimeout(() => {
+      this.#polls.delete(fullKey);
+      this.#notify(fullKey);
+      this.#poll(fullKey, Math.min(ms * 2, POLL_MAX_MS));
+    }, ms);
+    timer.unref?.();
+    this.#polls.set(fullKey, timer);
   }
 
   #unsubscribe(channel: string): void {
