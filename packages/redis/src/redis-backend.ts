@@ -20,6 +20,7 @@ import {
   describeClient,
   type RedisClient,
 } from "./connection/client.js";
+import { warnIfEvicting } from "./connection/eviction.js";
 import { Link } from "./connection/link.js";
 import { PopBook } from "./exactly-once/pops.js";
 import { newRequestId, requestRecordKey, wakeChannel } from "./exactly-once/side-keys.js";
@@ -401,7 +402,10 @@ export class RedisBackend extends KVStore {
 
   // ---------------------------------------------------------------------------------
 
-  /** The recovery sweep of orphaned pops (exactly-once/pops.ts), once per backend. */
+  /**
+   * Once per backend, when first connected: the recovery sweep of orphaned pops
+   * (exactly-once/pops.ts), and a warning if a server may evict any key (eviction.ts).
+   */
   #swept = false;
   async #sweep(): Promise<void> {
     if (this.#swept || this.closed) return;
@@ -409,7 +413,7 @@ export class RedisBackend extends KVStore {
     const nodes = this.#client.isCluster
       ? reachableMasters(this.#client as Cluster)
       : [this.#client as Redis];
-    await this.#pops.sweep(nodes, this.#prefix);
+    await Promise.all([this.#pops.sweep(nodes, this.#prefix), ...nodes.map(warnIfEvicting)]);
   }
 
   /**

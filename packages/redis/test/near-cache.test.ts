@@ -157,6 +157,34 @@ describe.skipIf(!redis.available)("near cache, standalone", () => {
     expect(near.size.entries).toBe(4);
   });
 
+  it("an ACL user without channel rights: bypassed, and its subscription asked again slowly, not in a reconnect loop", async () => {
+    const admin = client(server.url);
+    const user = `nochannels${process.pid}`;
+    await admin.call("ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", "resetchannels");
+    closers.push(() => admin.call("ACL", "DELUSER", user));
+    const connections = async () =>
+      Number(/total_connections_received:(\d+)/.exec(await admin.info("stats"))![1]);
+    const data = client(`redis://${user}:pw@127.0.0.1:${server.port}`);
+    await data.ping();
+    const before = await connections();
+    const near = new NearCache({ max: 10 });
+    closers.push(() => near.close());
+    near.attach(data);
+    expect(await near.whenTracking(2000)).toBe(false);
+    let loads = 0;
+    await near.read("k", async () => {
+      loads++;
+      return { text: "1", pttl: -1 };
+    });
+    expect(loads).toBe(1);
+    expect(near.stats).toMatchObject({ hits: 0, bypassed: 1 });
+    // One invalidation connection, its SUBSCRIBE refused and asked again after 250 ms,
+    // 500 ms, 1 s…: before, a new connection every ~50 ms (about 40 in these 2 s).
+    const opened = (await connections()) - before;
+    console.info(`near cache, ACL user without channels: ${opened} connection(s) opened in 2 s`);
+    expect(opened).toBeLessThanOrEqual(3);
+  });
+
   it("one near cache per client: a second attach is refused", async () => {
     const data = client(server.url);
     await cached(data);

@@ -25,7 +25,7 @@ function reconnectDelay(times: number): number {
   return Math.min(50 * 2 ** Math.min(times - 1, 10), 1000) + Math.floor(Math.random() * 50);
 }
 
-/** How long to wait before sending `CLIENT TRACKING` again after it failed: doubling to 5 s. */
+/** How long to wait before sending `CLIENT TRACKING`, or a refused subscription, again: doubling to 5 s. */
 const RETRY_ARM_MS = 250;
 const RETRY_ARM_MAX_MS = 5000;
 
@@ -59,6 +59,9 @@ export class NodeTracker implements Tracker {
   #retry: ReturnType<typeof setTimeout> | undefined;
   /** Failed `CLIENT TRACKING` attempts in a row (an old server, an ACL without CLIENT). */
   #failures = 0;
+  /** The next try of a subscription the server refused, and the refusals in a row. */
+  #subRetry: ReturnType<typeof setTimeout> | undefined;
+  #subRefusals = 0;
   /** The last refusal of `CLIENT TRACKING`, for diagnostics. */
   lastError: unknown;
   readonly #onDataReady = (): void => this.#changed(true);
@@ -97,6 +100,7 @@ export class NodeTracker implements Tracker {
     this.#gen++;
     this.#up = false;
     clearTimeout(this.#retry);
+    clearTimeout(this.#subRetry);
     this.#data.off("ready", this.#onDataReady);
     this.#data.off("close", this.#onDataClose);
     // Leave a caller's connection as it was found (best effort: it may be closing too).
@@ -116,6 +120,7 @@ export class NodeTracker implements Tracker {
   }
 
   async #subscribe(): Promise<void> {
+    clearTimeout(this.#subRetry);
     const subGen = ++this.#subGen;
     this.#subId = undefined;
     this.#changed(false);
@@ -124,13 +129,25 @@ export class NodeTracker implements Tracker {
       const runId = runIdOf(await this.#sub.info("server"));
       await this.#sub.subscribe(INVALIDATE_CHANNEL);
       if (subGen !== this.#subGen || this.#closed) return;
+      this.#subRefusals = 0;
       this.#subId = id;
       this.#subRunId = runId;
       this.#arm();
-    } catch {
-      // The connection failed under us: its `close` (and next `ready`) starts over. If it
-      // is still up, drop it so that it does.
-      if (subGen === this.#subGen && !this.#closed && this.#sub.status === "ready") {
+    } catch (err) {
+      if (subGen !== this.#subGen || this.#closed) return;
+      if (err instanceof Error && err.name === "ReplyError") {
+        // Refused on a sound connection (an ACL user without CLIENT, INFO or channel
+        // rights): ask again on it, backing off. Reconnecting would succeed and be
+        // refused again, a new connection every 50 ms for as long as the cache lives.
+        this.lastError = err;
+        const delay = Math.min(RETRY_ARM_MS * 2 ** this.#subRefusals++, RETRY_ARM_MAX_MS);
+        this.#subRetry = setTimeout(() => {
+          if (subGen === this.#subGen && !this.#closed) void this.#subscribe();
+        }, delay);
+        this.#subRetry.unref?.();
+      } else if (this.#sub.status === "ready") {
+        // The connection failed under us: its `close` (and next `ready`) starts over. If
+        // it is still up, drop it so that it does.
         this.#sub.disconnect(true);
       }
     }
