@@ -17,10 +17,20 @@ interface Fanout {
 const fanouts = new WeakMap<AbortSignal, Fanout>();
 
 /**
- * Calls `callback` once, when `signal` aborts. Returns the function that takes it back
- * (call it when the wait ends; calling it again does nothing).
+ * Calls `callback` once, when `signal` aborts: in a microtask if it has aborted already
+ * (its event never comes again). Returns the function that takes it back (call it when
+ * the wait ends; calling it again does nothing).
  */
 export function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  if (signal.aborted) {
+    let live = true;
+    queueMicrotask(() => {
+      if (live) callback();
+    });
+    return () => {
+      live = false;
+    };
+  }
   let fanout = fanouts.get(signal);
   if (fanout === undefined) {
     const callbacks = new Set<() => void>();

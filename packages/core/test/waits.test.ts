@@ -152,6 +152,17 @@ describe("onAbort", () => {
     expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 
+  it("on a signal aborted already: calls back in a microtask, unless taken back first", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    let called = 0;
+    onAbort(controller.signal, () => called++);
+    onAbort(controller.signal, () => called++)();
+    expect(called).toBe(0);
+    await Promise.resolve();
+    expect(called).toBe(1);
+  });
+
   it("removes its listener when the last callback is taken back, and adds one again later", () => {
     const controller = new AbortController();
     const first = onAbort(controller.signal, () => undefined);

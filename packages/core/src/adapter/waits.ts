@@ -95,7 +95,8 @@ const now = () => performance.now();
  * the store's TTLs run on an injected one): a wait is about the caller's patience.
  *
  * Each wait holds one timer and, with a signal, one abort callback (abort.ts: a signal
- * shared by many waits carries one listener); an idle wait costs nothing else. Waiters of a key are queued in arrival order and served from the front.
+ * shared by many waits carries one listener); an idle wait costs nothing else. Waiters
+ * of a key are queued in arrival order and served from the front.
  */
 export class ListWaits {
   readonly #byKey = new Map<string, Waiter[]>();
