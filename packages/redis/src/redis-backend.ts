@@ -20,8 +20,8 @@ import {
   describeClient,
   type RedisClient,
 } from "./connection/client.js";
-import { warnIfEvicting } from "./connection/eviction.js";
 import { Link } from "./connection/link.js";
+import { warnIfCannotPublish, warnIfEvicting } from "./connection/server-checks.js";
 import { PopBook } from "./exactly-once/pops.js";
 import { newRequestId, requestRecordKey, wakeChannel } from "./exactly-once/side-keys.js";
 import {
@@ -404,7 +404,8 @@ export class RedisBackend extends KVStore {
 
   /**
    * Once per backend, when first connected: the recovery sweep of orphaned pops
-   * (exactly-once/pops.ts), and a warning if a server may evict any key (eviction.ts).
+   * (exactly-once/pops.ts), and the server checks (server-checks.ts: eviction policy,
+   * the right to publish wake-ups).
    */
   #swept = false;
   async #sweep(): Promise<void> {
@@ -413,7 +414,13 @@ export class RedisBackend extends KVStore {
     const nodes = this.#client.isCluster
       ? reachableMasters(this.#client as Cluster)
       : [this.#client as Redis];
-    await Promise.all([this.#pops.sweep(nodes, this.#prefix), ...nodes.map(warnIfEvicting)]);
+    const [command, channel] = this.#wake(this.#prefix);
+    const client = this.#client;
+    await Promise.all([
+      this.#pops.sweep(nodes, this.#prefix),
+      ...nodes.map(warnIfEvicting),
+      nodes[0] && warnIfCannotPublish(nodes[0], () => client.call(command, channel, "")),
+    ]);
   }
 
   /**

@@ -101,6 +101,18 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
       );
       // Polls at most 250 ms apart: far below the 20 s wait, even on a loaded machine.
       expect(ms).toBeLessThan(10_000);
+
+      // Rights granted while a wait polls: its subscription, asked again (after 1 s), now
+      // holds, and the polling stops: an idle second sends no command.
+      const second = kv.listPopAll("inbox", { waitSeconds: 30 });
+      await sleep(200);
+      await redisCommand(server.port, "ACL", "SETUSER", user, "&*");
+      await sleep(2500);
+      await redisCommand(server.port, "CONFIG", "RESETSTAT");
+      await sleep(1000);
+      expect(await commandCount(), "commands in an idle second once subscribed").toBe(0);
+      await kv.listAppendUnique("inbox", [{ id: 3 }]);
+      expect(await second).toEqual([{ id: 3 }]);
     } finally {
       await kv.close();
       await redisCommand(server.port, "ACL", "DELUSER", user);

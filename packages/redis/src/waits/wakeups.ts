@@ -6,6 +6,17 @@ import { wakeChannel } from "../exactly-once/side-keys.js";
 
 /** The first pause of a key's waiters when its subscription was refused. */
 const POLL_FIRST_MS = 10;
+/** When a refused subscription is asked again: after 1 s, doubling to 30 s. */
+const RESUBSCRIBE_FIRST_MS = 1000;
+const RESUBSCRIBE_MAX_MS = 30_000;
+
+/** A watched key whose subscription was refused: its polling and its next request. */
+interface Refused {
+  poll: ReturnType<typeof setTimeout> | undefined;
+  retry: ReturnType<typeof setTimeout> | undefined;
+  /** Refusals in a row (the next request's backoff). */
+  count: number;
+}
 
 /**
  * Waiting pops without polling (core's `wakeups: "engine"`): every write that can fill a
@@ -22,16 +33,20 @@ const POLL_FIRST_MS = 10;
  * - A key whose orphaned pop comes due (exactly-once/pops.ts) is looked at again then.
  * - Idle waiters cost no command at all: no timer but each wait's own deadline.
  * - A subscription the server refuses (an ACL user without channel rights, Redis 7's
- *   default for new users) leaves that key's waiters polling instead, as core's polling
- *   waits do: told to look again after 10 ms, then twice as long each time, up to
- *   `POLL_MAX_MS`.
+ *   default for new users; on a Cluster, also a slot whose shard is not known yet) leaves
+ *   that key's waiters polling instead, as core's polling waits do: told to look again
+ *   after 10 ms, then twice as long each time, up to `POLL_MAX_MS`. The subscription is
+ *   asked again meanwhile (after 1 s, doubling to 30 s); once it holds, polling stops.
  */
 export class Wakeups {
   readonly #watchers = new Map<string, Set<() => void>>();
   readonly #byChannel = new Map<string, string>();
   readonly #rechecks = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Keys whose subscription was refused: the timer of their next look. */
-  readonly #polls = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Watched keys whose subscription was refused. */
+  readonly #refused = new Map<string, Refused>();
+  /** The latest subscription request of each watched key: an older one's answer is void. */
+  readonly #requests = new Map<string, number>();
+  #lastRequest = 0;
   #subscriber: RedisClient | undefined;
   #closed = false;
   readonly #unsubscribeLink: () => void;
@@ -60,10 +75,10 @@ export class Wakeups {
       this.#watchers.delete(fullKey);
       const channel = wakeChannel(fullKey);
       this.#byChannel.delete(channel);
-      for (const timers of [this.#rechecks, this.#polls]) {
-        clearTimeout(timers.get(fullKey));
-        timers.delete(fullKey);
-      }
+      clearTimeout(this.#rechecks.get(fullKey));
+      this.#rechecks.delete(fullKey);
+      this.#requests.delete(fullKey);
+      this.#stopPolling(fullKey);
       this.#unsubscribe(channel);
     };
   }
@@ -82,10 +97,10 @@ export class Wakeups {
   close(): void {
     this.#closed = true;
     this.#unsubscribeLink();
-    for (const timers of [this.#rechecks, this.#polls]) {
-      for (const timer of timers.values()) clearTimeout(timer);
-      timers.clear();
-    }
+    for (const timer of this.#rechecks.values()) clearTimeout(timer);
+    this.#rechecks.clear();
+    for (const fullKey of [...this.#refused.keys()]) this.#stopPolling(fullKey);
+    this.#requests.clear();
     this.#watchers.clear();
     this.#byChannel.clear();
     this.#subscriber?.disconnect();
@@ -141,34 +156,67 @@ export class Wakeups {
   }
 
   #subscribe(channel: string): void {
-    if (this.#closed) return;
+    const fullKey = this.#byChannel.get(channel);
+    if (this.#closed || fullKey === undefined) return;
+    const request = ++this.#lastRequest;
+    this.#requests.set(fullKey, request);
     const subscriber = this.#connection();
     const done = subscriber.isCluster
       ? (subscriber as Cluster).ssubscribe(channel)
       : (subscriber as Redis).subscribe(channel);
-    // Once subscribed, the waiters look again: a write published before the subscription
-    // took hold was not heard. A lost connection does not reject it (the offline queue
-    // keeps it for the reconnection, which tells every waiter to look again too): a
-    // rejection is the server's refusal, and the key's waiters poll instead.
-    const fullKey = this.#byChannel.get(channel);
-    if (fullKey === undefined) return;
-    const look = () => this.#notify(fullKey);
-    done.then(look, () => {
-      look();
-      this.#poll(fullKey, POLL_FIRST_MS);
-    });
+    // Only the key's latest request counts (it may have been unwatched and watched again).
+    const current = () => !this.#closed && this.#requests.get(fullKey) === request;
+    done.then(
+      () => {
+        if (!current()) return;
+        this.#stopPolling(fullKey);
+        // Subscribed: a write published before the subscription took hold was not heard.
+        this.#notify(fullKey);
+      },
+      () => {
+        if (!current()) return;
+        // A lost connection does not reject it (the offline queue keeps it for the
+        // reconnection, which tells every waiter to look again too): refused.
+        this.#notify(fullKey);
+        this.#pollInstead(fullKey, channel);
+      },
+    );
   }
 
-  /** Tells the waiters of `fullKey` to look again in `ms`, and so on while it is watched. */
-  #poll(fullKey: string, ms: number): void {
-    if (this.#closed || !this.#watchers.has(fullKey) || this.#polls.has(fullKey)) return;
-    const timer = setTimeout(() => {
-      this.#polls.delete(fullKey);
+  /** `fullKey`'s subscription was refused: its waiters poll, and it is asked again later. */
+  #pollInstead(fullKey: string, channel: string): void {
+    let refused = this.#refused.get(fullKey);
+    if (refused === undefined) {
+      refused = { poll: undefined, retry: undefined, count: 0 };
+      this.#refused.set(fullKey, refused);
+      this.#poll(refused, fullKey, POLL_FIRST_MS);
+    }
+    const state = refused;
+    clearTimeout(state.retry);
+    const delay = Math.min(RESUBSCRIBE_FIRST_MS * 2 ** state.count++, RESUBSCRIBE_MAX_MS);
+    state.retry = setTimeout(() => {
+      state.retry = undefined;
+      if (this.#refused.get(fullKey) === state) this.#subscribe(channel);
+    }, delay);
+    state.retry.unref?.();
+  }
+
+  /** Tells the waiters of `fullKey` to look again in `ms`, and so on while it is refused. */
+  #poll(state: Refused, fullKey: string, ms: number): void {
+    state.poll = setTimeout(() => {
+      if (this.#refused.get(fullKey) !== state) return;
       this.#notify(fullKey);
-      this.#poll(fullKey, Math.min(ms * 2, POLL_MAX_MS));
+      this.#poll(state, fullKey, Math.min(ms * 2, POLL_MAX_MS));
     }, ms);
-    timer.unref?.();
-    this.#polls.set(fullKey, timer);
+    state.poll.unref?.();
+  }
+
+  #stopPolling(fullKey: string): void {
+    const state = this.#refused.get(fullKey);
+    if (state === undefined) return;
+    clearTimeout(state.poll);
+    clearTimeout(state.retry);
+    this.#refused.delete(fullKey);
   }
 
   #unsubscribe(channel: string): void {
