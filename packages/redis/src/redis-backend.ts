@@ -411,16 +411,16 @@ export class RedisBackend extends KVStore {
   async #sweep(): Promise<void> {
     if (this.#swept || this.closed) return;
     this.#swept = true;
-    const nodes = this.#client.isCluster
-      ? reachableMasters(this.#client as Cluster)
-      : [this.#client as Redis];
-    const [command, channel] = this.#wake(this.#prefix);
     const client = this.#client;
-    await Promise.all([
-      this.#pops.sweep(nodes, this.#prefix),
-      ...nodes.map(warnIfEvicting),
-      nodes[0] && warnIfCannotPublish(nodes[0], () => client.call(command, channel, "")),
-    ]);
+    const [command, channel] = this.#wake(this.#prefix);
+    // First: it needs no node list (SPUBLISH goes to the channel's slot), which a Cluster
+    // with a slot unowned at this moment cannot give.
+    const probe = warnIfCannotPublish(
+      client.isCluster ? `the Redis Cluster (${describeClient(client)})` : (client as Redis),
+      () => client.call(command, channel, ""),
+    );
+    const nodes = client.isCluster ? reachableMasters(client as Cluster) : [client as Redis];
+    await Promise.all([probe, this.#pops.sweep(nodes, this.#prefix), ...nodes.map(warnIfEvicting)]);
   }
 
   /**

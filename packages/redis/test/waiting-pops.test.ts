@@ -1,5 +1,7 @@
+import { startProxy } from "@kv/fault-proxy";
 import { type RedisServer, redisCommand, startRedis } from "@kv/redis-harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { wakeChannel } from "../src/exactly-once/side-keys.js";
 import { RedisBackend } from "../src/index.js";
 import { deployments, haveRedis, sleep, uniquePrefix } from "./helpers.js";
 
@@ -20,6 +22,16 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
       if (!m[1]!.startsWith("info") && !m[1]!.startsWith("config")) total += Number(m[2]);
     }
     return total;
+  }
+
+  /** Until the server counts a subscriber on `channel` (within 40 s). */
+  async function subscribed(channel: string): Promise<void> {
+    for (let waited = 0; ; waited += 20) {
+      const reply = (await redisCommand(server.port, "PUBSUB", "NUMSUB", channel)) as unknown[];
+      if (Number(reply[1]) > 0) return;
+      if (waited > 40_000) throw new Error(`no subscriber on ${JSON.stringify(channel)} in 40 s`);
+      await sleep(20);
+    }
   }
 
   it("100 idle waiters send no command while they wait", async () => {
@@ -64,6 +76,42 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
     }
   });
 
+  it("a SUBSCRIBE whose reply a dropped connection took: sent again, and the waiter is woken", async () => {
+    const proxy = await startProxy({ target: { host: server.host, port: server.port } });
+    const prefix = uniquePrefix("resub-lost");
+    const kv = new RedisBackend({ url: proxy.url, prefix, commandTimeoutMs: 1000 });
+    const producer = new RedisBackend({ url: server.url, prefix });
+    try {
+      // Both connections up (a short wait opens the subscriber connection).
+      expect(await kv.listPopAll("warm", { waitSeconds: 0.1 })).toEqual([]);
+      // Replies held (the proxy does not frame pub/sub, so it cannot drop one alone): the
+      // server takes the waiter's SUBSCRIBE, its answer waits in the proxy, and every
+      // connection is reset before it leaves.
+      proxy.delayReplies(5000);
+      const wait = kv.listPopAll("inbox", { waitSeconds: 20 });
+      const channel = wakeChannel(`${prefix}inbox`);
+      await subscribed(channel);
+      proxy.resetAll();
+      proxy.delayReplies(0);
+      // The reconnection: before, that SUBSCRIBE was never sent again (nor settled).
+      await sleep(500);
+      await subscribed(channel);
+      const appended = performance.now();
+      await producer.listAppendUnique("inbox", [{ id: "x" }]);
+      expect(await wait).toEqual([{ id: "x" }]);
+      const ms = performance.now() - appended;
+      console.info(
+        `a lost SUBSCRIBE reply: the waiter got the items ${ms.toFixed(0)} ms after the append`,
+      );
+      // Woken by the wake-up, not by the 20 s deadline.
+      expect(ms).toBeLessThan(10_000);
+    } finally {
+      await producer.close();
+      await kv.close();
+      await proxy.close();
+    }
+  });
+
   it("an ACL user without channel rights (Redis 7's default for new users): writes succeed, waits poll", async () => {
     const user = `nochannels${process.pid}`;
     await redisCommand(
@@ -78,7 +126,8 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
       "resetchannels",
     );
     const url = `redis://${user}:pw@127.0.0.1:${server.port}`;
-    const kv = new RedisBackend({ url, prefix: uniquePrefix("acl") });
+    const prefix = uniquePrefix("acl");
+    const kv = new RedisBackend({ url, prefix });
     try {
       // Each of these scripts publishes a wake-up (a filled list), which the server refuses.
       await kv.set("filled", [{ id: 0 }]);
@@ -102,12 +151,14 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
       // Polls at most 250 ms apart: far below the 20 s wait, even on a loaded machine.
       expect(ms).toBeLessThan(10_000);
 
-      // Rights granted while a wait polls: its subscription, asked again (after 1 s), now
-      // holds, and the polling stops: an idle second sends no command.
-      const second = kv.listPopAll("inbox", { waitSeconds: 30 });
+      // Rights granted while a wait polls: its subscription, asked again (1 s, 2 s, 4 s…
+      // after the refusal), now holds, and the polling stops: an idle second sends no
+      // command.
+      const second = kv.listPopAll("inbox", { waitSeconds: 60 });
       await sleep(200);
       await redisCommand(server.port, "ACL", "SETUSER", user, "&*");
-      await sleep(2500);
+      await subscribed(wakeChannel(`${prefix}inbox`));
+      await sleep(300); // the subscription's answer on its way back: polling stops there
       await redisCommand(server.port, "CONFIG", "RESETSTAT");
       await sleep(1000);
       expect(await commandCount(), "commands in an idle second once subscribed").toBe(0);

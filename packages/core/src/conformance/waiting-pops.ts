@@ -34,18 +34,20 @@ export const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * The MaxListenersExceededWarning messages the runtime emits until `stop()` (Node emits
- * them on `process`, a tick later; a runtime without process warnings reports none).
+ * The MaxListenersExceededWarning messages the runtime emits about `signal` until
+ * `stop()` (Node emits them on `process`, a tick later, with the signal as `target`; a
+ * runtime without process warnings reports none).
  */
-function watchListenerWarnings(): { stop(): string[] } {
+function watchListenerWarnings(signal: AbortSignal): { stop(): string[] } {
   type WarningSource = {
     on?(event: "warning", listener: (warning: Error) => void): unknown;
     off?(event: "warning", listener: (warning: Error) => void): unknown;
   };
   const source = (globalThis as { process?: WarningSource }).process;
   const seen: string[] = [];
-  const listener = (warning: Error) => {
-    if (warning?.name === "MaxListenersExceededWarning") seen.push(warning.message);
+  const listener = (warning: Error & { target?: unknown }) => {
+    if (warning?.name !== "MaxListenersExceededWarning") return;
+    if (warning.target === undefined || warning.target === signal) seen.push(warning.message);
   };
   source?.on?.("warning", listener);
   return {
@@ -257,7 +259,7 @@ export function defineWaitingPopTests(suite: Suite): void {
       // Twelve: more than Node's default of ten listeners per signal. A listener per wait
       // makes Node print MaxListenersExceededWarning (a false leak alarm in the caller's
       // logs): watched where the runtime has process warnings.
-      const leakWarnings = watchListenerWarnings();
+      const leakWarnings = watchListenerWarnings(controller.signal);
       const keys = Array.from({ length: 12 }, (_, i) => `inbox:${i % 6}`);
       const waits = keys.map((key) =>
         popWaiting(h.kv, key, { waitSeconds: WAIT_S, signal: controller.signal }).then(

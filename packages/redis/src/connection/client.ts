@@ -117,7 +117,8 @@ export function describeClient(client: RedisClient): string {
   if (client.isCluster) {
     const nodes = (client as Cluster)
       .nodes("master")
-      .map((n) => `${n.options.host}:${n.options.port}`);
+      .map((n) => `${n.options.host}:${n.options.port}`)
+      .sort(); // the same text for the same Cluster, whatever order ioredis holds them in
     return `cluster ${nodes.length > 0 ? nodes.join(",") : "(not connected yet)"}`;
   }
   const { host, port, path } = (client as Redis).options;

@@ -64,27 +64,28 @@ export async function warnIfEvicting(node: Redis): Promise<void> {
 }
 
 /**
- * Sends one wake-up (`command` PUBLISH or SPUBLISH on `channel`, a channel of this
- * backend's namespace, to nobody) and warns when the server refuses it: an ACL user
- * without channel rights (Redis 7's default for new users). Its writes then succeed
- * without waking anyone (the scripts' publish is a `pcall`), so waiting pops in other
- * clients hear them only when they look again for another reason.
+ * Sends one wake-up (`send`: PUBLISH or SPUBLISH on a channel of this backend's
+ * namespace, to nobody) and warns when the server refuses it: an ACL user without
+ * channel rights (Redis 7's default for new users). Its writes then succeed without
+ * waking anyone (the scripts' publish is a `pcall`), so waiting pops in other clients
+ * hear them only when they look again for another reason. `where` names the server (a
+ * standalone `Redis`) or the Cluster (a text).
  */
 export async function warnIfCannotPublish(
-  node: Redis,
+  where: Redis | string,
   send: () => Promise<unknown>,
 ): Promise<void> {
   try {
     await send();
   } catch (err) {
     if (!(err instanceof Error) || !/NOPERM/.test(err.message)) return;
-    const address = addressOf(node);
+    const name = typeof where === "string" ? where : `the Redis server at ${addressOf(where)}`;
     warnOnce(
       PUBLISH_WARNING_CODE,
-      address,
-      `the Redis server at ${address} refuses this user's wake-ups (${err.message}): its ` +
-        "writes still succeed, but waiting pops in other clients are not woken by them. " +
-        "Grant channel rights (&*). README: What the server must keep.",
+      name,
+      `${name} refuses this user's wake-ups (${err.message}): its writes still succeed, ` +
+        "but waiting pops in other clients are not woken by them. Grant channel rights " +
+        "(&*). README: What the server must keep.",
     );
   }
 }

@@ -139,6 +139,10 @@ export class Wakeups {
       subscriber = (this.client as Redis).duplicate({
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
+        // A SUBSCRIBE whose reply a dropped connection took is sent again after the
+        // reconnection (the data client's `false` would leave it unsettled, the channel
+        // never subscribed; autoResubscribe knows only the confirmed ones).
+        autoResendUnfulfilledCommands: true,
         autoResubscribe: true,
         commandTimeout: undefined,
         lazyConnect: false,
@@ -175,8 +179,13 @@ export class Wakeups {
       },
       () => {
         if (!current()) return;
-        // A lost connection does not reject it (the offline queue keeps it for the
-        // reconnection, which tells every waiter to look again too): refused.
+        // A lost connection does not reject it (the offline queue keeps it, and one in
+        // flight is sent again, after the reconnection): refused.
+        if (subscriber.isCluster) {
+          // ioredis's sharded subscribers recorded the channel when it was sent, refused
+          // or not, and add it again on every request: drop it until one holds.
+          (subscriber as Cluster).sunsubscribe(channel).catch(noop);
+        }
         this.#notify(fullKey);
         this.#pollInstead(fullKey, channel);
       },
