@@ -87,7 +87,7 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
       // Replies held (the proxy does not frame pub/sub, so it cannot drop one alone): the
       // server takes the waiter's SUBSCRIBE, its answer waits in the proxy, and every
       // connection is reset before it leaves.
-      proxy.delayReplies(5000);
+      proxy.delayReplies(60_000); // never released: resetAll() below discards them
       const wait = kv.listPopAll("inbox", { waitSeconds: 20 });
       const channel = wakeChannel(`${prefix}inbox`);
       await subscribed(channel);

@@ -45,9 +45,12 @@ function watchListenerWarnings(signal: AbortSignal): { stop(): string[] } {
   };
   const source = (globalThis as { process?: WarningSource }).process;
   const seen: string[] = [];
-  const listener = (warning: Error & { target?: unknown }) => {
+  const listener = (warning: Error & { target?: unknown; emitter?: unknown }) => {
     if (warning?.name !== "MaxListenersExceededWarning") return;
-    if (warning.target === undefined || warning.target === signal) seen.push(warning.message);
+    // Node names the signal as `target` (an EventEmitter's warning has `emitter`
+    // instead: a socket's, a client's, not ours); a runtime that names neither counts.
+    const about = "target" in warning ? warning.target === signal : !("emitter" in warning);
+    if (about) seen.push(warning.message);
   };
   source?.on?.("warning", listener);
   return {

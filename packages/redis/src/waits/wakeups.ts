@@ -181,19 +181,24 @@ export class Wakeups {
         if (!current()) return;
         // A lost connection does not reject it (the offline queue keeps it, and one in
         // flight is sent again, after the reconnection): refused.
-        if (subscriber.isCluster) {
-          // ioredis's sharded subscribers recorded the channel when it was sent, refused
-          // or not, and add it again on every request: drop it until one holds.
-          (subscriber as Cluster).sunsubscribe(channel).catch(noop);
-        }
+        // ioredis's sharded subscribers recorded the channel when it was sent, refused or
+        // not, and add it again on every request: dropped until one holds. The next
+        // request waits for that (ioredis may retry it a while during a failover): else a
+        // late SUNSUBSCRIBE would undo the next request's subscription.
+        const cleanup = subscriber.isCluster
+          ? (subscriber as Cluster).sunsubscribe(channel).then(noop, noop)
+          : undefined;
         this.#notify(fullKey);
-        this.#pollInstead(fullKey, channel);
+        this.#pollInstead(fullKey, channel, cleanup);
       },
     );
   }
 
-  /** `fullKey`'s subscription was refused: its waiters poll, and it is asked again later. */
-  #pollInstead(fullKey: string, channel: string): void {
+  /**
+   * `fullKey`'s subscription was refused: its waiters poll, and it is asked again later,
+   * once `cleanup` (what the refusal left to undo) is done.
+   */
+  #pollInstead(fullKey: string, channel: string, cleanup: Promise<void> | undefined): void {
     let refused = this.#refused.get(fullKey);
     if (refused === undefined) {
       refused = { poll: undefined, retry: undefined, count: 0 };
@@ -203,9 +208,13 @@ export class Wakeups {
     const state = refused;
     clearTimeout(state.retry);
     const delay = Math.min(RESUBSCRIBE_FIRST_MS * 2 ** state.count++, RESUBSCRIBE_MAX_MS);
+    const askAgain = () => {
+      if (this.#refused.get(fullKey) === state) this.#subscribe(channel);
+    };
     state.retry = setTimeout(() => {
       state.retry = undefined;
-      if (this.#refused.get(fullKey) === state) this.#subscribe(channel);
+      if (cleanup === undefined) askAgain();
+      else void cleanup.then(askAgain);
     }, delay);
     state.retry.unref?.();
   }
