@@ -398,7 +398,9 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
       await kv.exists("connected");
       if (!kv.client.isCluster) {
         for (const call of [() => kv.get("lone"), () => kv.set("lone", 1)]) {
-          // The backend's start-up sweep for orphaned pops (SCAN) may still be running.
+          // The backend's start-up work (the sweep's SCAN pages, the server checks) may
+          // still be running, and the previous call's acknowledgement in flight.
+          await startUpDone(kv);
           await inFlightDrained(kv);
           const writes = countWrites(kv);
           try {
@@ -479,6 +481,7 @@ describe.skipIf(!haveRedis).each(deployments)("RedisBackend on $name", ({ url })
  */
 async function socketWrites(kv: RedisBackend, n: number): Promise<number> {
   await kv.exists("connected");
+  await startUpDone(kv);
   const writes = countWrites(kv);
   try {
     await Promise.all(Array.from({ length: n }, (_, k) => kv.get(`w${k}`)));
@@ -486,6 +489,18 @@ async function socketWrites(kv: RedisBackend, n: number): Promise<number> {
     writes.stop();
   }
   return writes.count;
+}
+
+/**
+ * Resolves once the backend's start-up work (the recovery sweep's SCAN pages, the server
+ * checks) is over: nothing in flight for 50 ms in a row (5 s at most).
+ */
+async function startUpDone(kv: RedisBackend): Promise<void> {
+  const queue = (kv.client as unknown as { commandQueue: { length: number } }).commandQueue;
+  for (let idle = 0, waited = 0; idle < 50 && waited < 5000; waited += 5) {
+    idle = queue.length === 0 ? idle + 5 : 0;
+    await sleep(5);
+  }
 }
 
 /** Resolves once no command of the backend's connection awaits a reply (2 s at most). */
