@@ -1,3 +1,4 @@
+import { redisCommand } from "@kv/redis-harness";
 import { Cluster, Redis } from "ioredis";
 import { inject } from "vitest";
 import { parseRedisUrl } from "../src/index.js";
@@ -31,3 +32,21 @@ export const deployments = [
   { name: "standalone", url: () => redisUrl },
   { name: "cluster", url: () => clusterUrl },
 ] as const;
+
+/**
+ * A user as Redis 7 makes one by default: every command and key, no channel rights
+ * (`acl-pubsub-default resetchannels`), on the server at `port`. `remove()` deletes it.
+ */
+export async function userWithoutChannels(
+  port: number,
+): Promise<{ name: string; url: string; remove(): Promise<void> }> {
+  const name = `nochannels${process.pid}`;
+  await redisCommand(port, "ACL", "SETUSER", name, "on", ">pw", "~*", "+@all", "resetchannels");
+  return {
+    name,
+    url: `redis://${name}:pw@127.0.0.1:${port}`,
+    remove: async () => {
+      await redisCommand(port, "ACL", "DELUSER", name);
+    },
+  };
+}

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type RedisServer, redisCommand, startRedis } from "@kv/redis-harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisBackend } from "../src/index.js";
-import { haveRedis, uniquePrefix } from "./helpers.js";
+import { haveRedis, uniquePrefix, userWithoutChannels } from "./helpers.js";
 
 /**
  * README "What the server must keep": each backend checks its server once when it first
@@ -115,20 +115,8 @@ describe.skipIf(!haveRedis)("server checks", () => {
       await (await checkedBackend(server, "publish")).close();
       expect(warned(code)).toHaveLength(0);
 
-      const user = `nochannels${process.pid}`;
-      await redisCommand(
-        server.port,
-        "ACL",
-        "SETUSER",
-        user,
-        "on",
-        ">pw",
-        "~*",
-        "+@all",
-        "resetchannels",
-      );
-      const url = `redis://${user}:pw@127.0.0.1:${server.port}`;
-      const kv = new RedisBackend({ url, prefix: uniquePrefix("checks") });
+      const user = await userWithoutChannels(server.port);
+      const kv = new RedisBackend({ url: user.url, prefix: uniquePrefix("checks") });
       try {
         await kv.set("filled", [1]); // the write itself succeeds
         for (let waited = 0; warned(code).length === 0 && waited < 10_000; waited += 20) {
@@ -138,7 +126,7 @@ describe.skipIf(!haveRedis)("server checks", () => {
         expect(warned(code)[0]!.message).toContain("Grant channel rights");
       } finally {
         await kv.close();
-        await redisCommand(server.port, "ACL", "DELUSER", user);
+        await user.remove();
       }
     });
   });

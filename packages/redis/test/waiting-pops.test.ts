@@ -3,7 +3,7 @@ import { type RedisServer, redisCommand, startRedis } from "@kv/redis-harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { wakeChannel } from "../src/exactly-once/side-keys.js";
 import { RedisBackend } from "../src/index.js";
-import { deployments, haveRedis, sleep, uniquePrefix } from "./helpers.js";
+import { deployments, haveRedis, sleep, uniquePrefix, userWithoutChannels } from "./helpers.js";
 
 /** Waiting pops on Redis: woken by pub/sub, no polling (README "Waiting pops"). */
 describe.skipIf(!haveRedis)("waiting pops without polling", () => {
@@ -113,21 +113,9 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
   });
 
   it("an ACL user without channel rights (Redis 7's default for new users): writes succeed, waits poll", async () => {
-    const user = `nochannels${process.pid}`;
-    await redisCommand(
-      server.port,
-      "ACL",
-      "SETUSER",
-      user,
-      "on",
-      ">pw",
-      "~*",
-      "+@all",
-      "resetchannels",
-    );
-    const url = `redis://${user}:pw@127.0.0.1:${server.port}`;
+    const user = await userWithoutChannels(server.port);
     const prefix = uniquePrefix("acl");
-    const kv = new RedisBackend({ url, prefix });
+    const kv = new RedisBackend({ url: user.url, prefix });
     try {
       // Each of these scripts publishes a wake-up (a filled list), which the server refuses.
       await kv.set("filled", [{ id: 0 }]);
@@ -156,7 +144,7 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
       // command.
       const second = kv.listPopAll("inbox", { waitSeconds: 60 });
       await sleep(200);
-      await redisCommand(server.port, "ACL", "SETUSER", user, "&*");
+      await redisCommand(server.port, "ACL", "SETUSER", user.name, "&*");
       await subscribed(wakeChannel(`${prefix}inbox`));
       await sleep(300); // the subscription's answer on its way back: polling stops there
       await redisCommand(server.port, "CONFIG", "RESETSTAT");
@@ -166,7 +154,7 @@ describe.skipIf(!haveRedis)("waiting pops without polling", () => {
       expect(await second).toEqual([{ id: 3 }]);
     } finally {
       await kv.close();
-      await redisCommand(server.port, "ACL", "DELUSER", user);
+      await user.remove();
     }
   });
 
