@@ -131,13 +131,14 @@ export class RedisBackend extends KVStore {
     this.#wakeups = new Wakeups(this.#link, this.#client);
     this.#near?.attach(this.#client);
     // Once connected: put back the pops of this namespace whose process died (README
-    // "Exactly once"). In the background; a failure leaves them to the next pop of the key.
-    const sweep = () => {
+    // "Exactly once"), and check the server (README "What the server must keep"). In the
+    // background; a failed sweep leaves the pops to the next pop of their key.
+    const startUp = () => {
       stop();
-      this.#sweep().catch(() => undefined);
+      this.#startUp().catch(() => undefined);
     };
-    const stop = this.#link.onReady(sweep);
-    if (this.#client.status === "ready") queueMicrotask(sweep);
+    const stop = this.#link.onReady(startUp);
+    if (this.#client.status === "ready") queueMicrotask(startUp);
   }
 
   /** The near cache's counters (hits, misses, bypassed reads, invalidations, flushes), or `undefined` without one. */
@@ -407,16 +408,16 @@ export class RedisBackend extends KVStore {
    * (exactly-once/pops.ts), and the server checks (server-checks.ts: eviction policy,
    * the right to publish wake-ups).
    */
-  #swept = false;
-  async #sweep(): Promise<void> {
-    if (this.#swept || this.closed) return;
-    this.#swept = true;
+  #startedUp = false;
+  async #startUp(): Promise<void> {
+    if (this.#startedUp || this.closed) return;
+    this.#startedUp = true;
     const client = this.#client;
     const [command, channel] = this.#wake(this.#prefix);
     // First: it needs no node list (SPUBLISH goes to the channel's slot), which a Cluster
     // with a slot unowned at this moment cannot give.
     const probe = warnIfCannotPublish(
-      client.isCluster ? `the Redis Cluster (${describeClient(client)})` : (client as Redis),
+      client.isCluster ? `the Redis ${describeClient(client)}` : (client as Redis),
       () => client.call(command, channel, ""),
     );
     const nodes = client.isCluster ? reachableMasters(client as Cluster) : [client as Redis];

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { describeClient } from "./client.js";
 
 /**
  * Process warnings about a server that cannot keep the guarantees (README "What the
@@ -7,9 +8,9 @@ import type { Redis } from "ioredis";
  */
 
 /** The server may evict keys the guarantees rely on. */
-export const EVICTION_WARNING_CODE = "KV_REDIS_EVICTION";
+const EVICTION_WARNING_CODE = "KV_REDIS_EVICTION";
 /** This user may not publish wake-ups: waiting pops elsewhere do not hear its writes. */
-export const PUBLISH_WARNING_CODE = "KV_REDIS_NO_PUBLISH";
+const PUBLISH_WARNING_CODE = "KV_REDIS_NO_PUBLISH";
 
 /** Warnings already emitted: code + server address. */
 const warned = new Set<string>();
@@ -27,8 +28,7 @@ function warnOnce(code: string, address: string, message: string): void {
 function addressOf(node: Redis): string {
   const stream = node.stream as { remoteAddress?: string; remotePort?: number } | undefined;
   if (stream?.remoteAddress !== undefined) return `${stream.remoteAddress}:${stream.remotePort}`;
-  const { path, host, port } = node.options;
-  return path ?? `${host ?? "localhost"}:${port ?? 6379}`;
+  return describeClient(node);
 }
 
 /**
